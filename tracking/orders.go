@@ -1,0 +1,236 @@
+package tracking
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// FieldError says which field of an input is wrong and why.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, a ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, a...)}
+}
+
+// OrderInput is an order as the OMS registers it.
+type OrderInput struct {
+	Number    string          `json:"order_number"`
+	Customer  Customer        `json:"customer"`
+	Items     []Item          `json:"items"`
+	Shipments []ShipmentInput `json:"shipments"`
+}
+
+// ShipmentInput is a shipment the OMS attaches to an order.
+type ShipmentInput struct {
+	Carrier        string    `json:"carrier"`
+	TrackingNumber string    `json:"tracking_number"`
+	Direction      Direction `json:"direction"`
+	Items          []ItemRef `json:"items"`
+}
+
+// Validate checks an order input, naming the first wrong field.
+func (in *OrderInput) Validate() error {
+	in.Number = strings.TrimSpace(in.Number)
+	switch {
+	case in.Number == "":
+		return fieldErr("order_number", "is required")
+	case len(in.Number) > 128:
+		return fieldErr("order_number", "is longer than 128 characters")
+	}
+	if e := in.Customer.Email; e != "" {
+		if _, err := mail.ParseAddress(e); err != nil {
+			return fieldErr("customer.email", "%q is not an email address", e)
+		}
+	}
+	skus := map[string]bool{}
+	for i, it := range in.Items {
+		switch {
+		case it.SKU == "":
+			return fieldErr(fmt.Sprintf("items[%d].sku", i), "is required")
+		case it.Quantity < 1:
+			return fieldErr(fmt.Sprintf("items[%d].quantity", i), "must be at least 1")
+		}
+		skus[it.SKU] = true
+	}
+	seen := map[string]bool{}
+	for i := range in.Shipments {
+		sh := &in.Shipments[i]
+		f := fmt.Sprintf("shipments[%d]", i)
+		sh.Carrier = NormalizeCarrier(sh.Carrier)
+		if sh.Direction == "" {
+			sh.Direction = Outbound
+		}
+		switch {
+		case sh.Carrier == "":
+			return fieldErr(f+".carrier", "is required")
+		case NormalizeTrackingNumber(sh.TrackingNumber) == "":
+			return fieldErr(f+".tracking_number", "is required")
+		case len(sh.TrackingNumber) > 64:
+			return fieldErr(f+".tracking_number", "is longer than 64 characters")
+		case !sh.Direction.Valid():
+			return fieldErr(f+".direction", "%q is not outbound or return", sh.Direction)
+		}
+		id := ShipmentID(sh.Carrier, sh.TrackingNumber)
+		if seen[id] {
+			return fieldErr(f+".tracking_number", "%s %s is listed twice", sh.Carrier, sh.TrackingNumber)
+		}
+		seen[id] = true
+		for j, it := range sh.Items {
+			switch {
+			case !skus[it.SKU]:
+				return fieldErr(fmt.Sprintf("%s.items[%d].sku", f, j), "%q is not an item of the order", it.SKU)
+			case it.Quantity < 1:
+				return fieldErr(fmt.Sprintf("%s.items[%d].quantity", f, j), "must be at least 1")
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) orderKey(id string) string { return s.cfg.Prefix + "{" + id + "}" }
+
+func (s *Store) orderNumberKey(number string) string {
+	sum := sha256.Sum256([]byte(number))
+	return s.cfg.Prefix + "{on:" + hex.EncodeToString(sum[:16]) + "}"
+}
+
+func (s *Store) tokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return s.cfg.Prefix + "{t:" + hex.EncodeToString(sum[:16]) + "}"
+}
+
+func randomID(prefix string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}
+
+// newToken returns a tracking-page token: 128 random bits.
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// PutOrder creates the order, or replaces the one with the same order
+// number, and claims its shipments. created says which. It is idempotent:
+// the same input twice is the same order with the same id and token, and a
+// retry after a failure half-way completes the work.
+func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Order, bool, error) {
+	if err := in.Validate(); err != nil {
+		return Order{}, false, err
+	}
+	newID, err := randomID("o_", 10)
+	if err != nil {
+		return Order{}, false, fmt.Errorf("order id: %w", err)
+	}
+	numKey := s.orderNumberKey(in.Number)
+	if err := s.rdb.SetNX(ctx, numKey, newID, 0).Err(); err != nil {
+		return Order{}, false, fmt.Errorf("reserve order number %q: %w", in.Number, err)
+	}
+	id, err := s.rdb.Get(ctx, numKey).Result()
+	if err != nil {
+		return Order{}, false, fmt.Errorf("read order number %q: %w", in.Number, err)
+	}
+	o, err := s.Order(ctx, id)
+	created := errors.Is(err, ErrNotFound)
+	switch {
+	case created:
+		o = Order{ID: id, CreatedAt: now.UTC()}
+		if o.Token, err = newToken(); err != nil {
+			return Order{}, false, fmt.Errorf("order token: %w", err)
+		}
+	case err != nil:
+		return Order{}, false, err
+	}
+	o.Number, o.Customer, o.Items, o.UpdatedAt = in.Number, in.Customer, in.Items, now.UTC()
+	if o.Items == nil {
+		o.Items = []Item{}
+	}
+	o.Shipments = make([]ShipmentClaim, 0, len(in.Shipments))
+	for _, sh := range in.Shipments {
+		items := sh.Items
+		if items == nil {
+			items = []ItemRef{}
+		}
+		o.Shipments = append(o.Shipments, ShipmentClaim{
+			ID: ShipmentID(sh.Carrier, sh.TrackingNumber), Carrier: sh.Carrier,
+			TrackingNumber: NormalizeTrackingNumber(sh.TrackingNumber), Direction: sh.Direction, Items: items,
+		})
+	}
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return Order{}, false, fmt.Errorf("encode order %s: %w", id, err)
+	}
+	// Claims first, then the order record, then the token: a reader that
+	// finds the order by its token always finds its shipments claimed.
+	for _, c := range o.Shipments {
+		items, _ := json.Marshal(c.Items)
+		keys := s.shipmentKeys(c.ID)[:1]
+		err := s.claim.Run(ctx, s.rdb, keys, c.ID, c.Carrier, c.TrackingNumber, o.ID, string(c.Direction), items,
+			now.UnixMilli(), int64(s.cfg.RetainIdle/time.Second)).Err()
+		if err != nil {
+			return Order{}, false, fmt.Errorf("claim shipment %s for order %s: %w", c.ID, id, err)
+		}
+	}
+	if err := s.rdb.HSet(ctx, s.orderKey(id), "doc", doc, "token", o.Token).Err(); err != nil {
+		return Order{}, false, fmt.Errorf("store order %s: %w", id, err)
+	}
+	if err := s.rdb.Set(ctx, s.tokenKey(o.Token), id, 0).Err(); err != nil {
+		return Order{}, false, fmt.Errorf("store token of order %s: %w", id, err)
+	}
+	return o, created, nil
+}
+
+// Order returns the order with id.
+func (s *Store) Order(ctx context.Context, id string) (Order, error) {
+	if !strings.HasPrefix(id, "o_") {
+		return Order{}, fmt.Errorf("order %q: %w", id, ErrNotFound)
+	}
+	m, err := s.rdb.HGetAll(ctx, s.orderKey(id)).Result()
+	if err != nil {
+		return Order{}, fmt.Errorf("read order %s: %w", id, err)
+	}
+	if m["doc"] == "" {
+		return Order{}, fmt.Errorf("order %s: %w", id, ErrNotFound)
+	}
+	var o Order
+	if err := json.Unmarshal([]byte(m["doc"]), &o); err != nil {
+		return Order{}, fmt.Errorf("decode order %s: %w", id, err)
+	}
+	o.Token = m["token"]
+	return o, nil
+}
+
+// OrderByToken returns the order a tracking-page token belongs to.
+func (s *Store) OrderByToken(ctx context.Context, token string) (Order, error) {
+	id, err := s.rdb.Get(ctx, s.tokenKey(token)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Order{}, fmt.Errorf("token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("read token: %w", err)
+	}
+	return s.Order(ctx, id)
+}

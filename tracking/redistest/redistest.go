@@ -1,0 +1,156 @@
+// Package redistest starts real redis-server processes for tests. A missing
+// redis-server fails the test: `make test` installs it, and a test that
+// skipped would hide that.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server the test started on a free loopback port.
+type Server struct {
+	Addr string
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start starts a redis-server for t and stops it when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// New starts a redis-server without a test (for TestMain); Close stops it.
+func New() (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not installed (apt-get install redis-server; `make test` does it): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "trackd-redis-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir}
+	var lastErr error
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.port = port
+		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
+		if lastErr = s.start(bin); lastErr == nil {
+			return s, nil
+		}
+	}
+	os.RemoveAll(dir)
+	return nil, fmt.Errorf("start redis-server: %w", lastErr)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) start(bin string) error {
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir,
+		"--maxclients", "4000", "--loglevel", "warning")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	s.done = make(chan struct{})
+	go func() { cmd.Wait(); close(s.done) }()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return fmt.Errorf("redis-server exited: %s", out.String())
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			return fmt.Errorf("redis-server on %s not answering: %v", s.Addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *Server) kill() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// Stop kills the server, as a crash would; Restart brings it back on the
+// same address, empty.
+func (s *Server) Stop() { s.kill() }
+
+// Restart starts a stopped server again on its address.
+func (s *Server) Restart() error {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	return s.start(bin)
+}
+
+// Close stops the server and removes its files.
+func (s *Server) Close() {
+	s.kill()
+	os.RemoveAll(s.dir)
+}
+
+// Client returns a client for the server, closed when t ends.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, PoolSize: 64})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Prefix returns a key prefix unique to t, so tests share one server.
+func Prefix(t testing.TB) string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	name := strings.NewReplacer("/", ".", "{", "", "}", "", " ", "_").Replace(t.Name())
+	return name + "." + hex.EncodeToString(b) + ":"
+}

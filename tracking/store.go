@@ -1,0 +1,471 @@
+package tracking
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotFound is returned for an id nothing is stored under.
+var ErrNotFound = errors.New("not found")
+
+// StoreConfig lays out trackd's data in Redis.
+type StoreConfig struct {
+	// Prefix starts every key, so several trackd instances (or tests) can
+	// share one Redis. It must not contain '{' or '}': hash tags follow it.
+	Prefix string
+	// Shards is how many streams each shared stream (ingest, changes, dead
+	// letters) is split into, so a Redis Cluster spreads them over nodes.
+	Shards int
+	// EventsPerShipment caps one shipment's event stream. No real parcel
+	// comes near it; it stops a runaway feed from growing one key forever.
+	EventsPerShipment int64
+	// RetainFinished is how long a delivered, returned or expired shipment
+	// is kept after its last change.
+	RetainFinished time.Duration
+	// RetainIdle is how long any other shipment is kept after its last change.
+	RetainIdle time.Duration
+	// IngestBacklog caps each ingest shard. Beyond it webhooks are refused
+	// with 503 (the carrier retries) instead of Redis running out of memory
+	// or accepted entries being trimmed away unprocessed.
+	IngestBacklog int64
+	// ChangesMaxLen and DeadLettersMaxLen cap those streams (approximately).
+	ChangesMaxLen     int64
+	DeadLettersMaxLen int64
+}
+
+// DefaultStoreConfig returns the production defaults.
+func DefaultStoreConfig() StoreConfig {
+	return StoreConfig{
+		Prefix:            "trackd:",
+		Shards:            4,
+		EventsPerShipment: 1000,
+		RetainFinished:    90 * 24 * time.Hour, // long enough for returns and disputes
+		RetainIdle:        180 * 24 * time.Hour,
+		IngestBacklog:     1_000_000,
+		ChangesMaxLen:     1_000_000,
+		DeadLettersMaxLen: 100_000,
+	}
+}
+
+// Validate reports a configuration that cannot work.
+func (c StoreConfig) Validate() error {
+	switch {
+	case strings.ContainsAny(c.Prefix, "{}"):
+		return fmt.Errorf("key prefix %q must not contain '{' or '}'", c.Prefix)
+	case c.Shards < 1 || c.Shards > 1024:
+		return fmt.Errorf("shards %d must be between 1 and 1024", c.Shards)
+	case c.RetainFinished < time.Second || c.RetainIdle < time.Second:
+		return errors.New("retention must be at least one second")
+	case c.EventsPerShipment < 1 || c.IngestBacklog < 1 || c.ChangesMaxLen < 1 || c.DeadLettersMaxLen < 1:
+		return errors.New("stream caps must be positive")
+	}
+	return nil
+}
+
+// Store keeps shipments, orders and trackd's streams in Redis. Every key of
+// one shipment shares the hash tag {<shipment id>}, so the apply script
+// touches one slot and works unchanged on Redis Cluster.
+type Store struct {
+	rdb    redis.UniversalClient
+	cfg    StoreConfig
+	apply  *redis.Script
+	ingest *redis.Script
+	claim  *redis.Script
+}
+
+//go:embed apply.lua
+var applyLua string
+
+// ingestLua appends a raw message unless the shard's backlog is full.
+const ingestLua = `
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then
+  return redis.error_reply('BACKLOG ingest backlog is full')
+end
+return redis.call('XADD', KEYS[1], '*', 'src', ARGV[2], 'body', ARGV[3], 'at', ARGV[4])`
+
+// claimLua records an order's claim on a shipment, creating the shipment
+// when no carrier has reported on it yet.
+const claimLua = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'id', ARGV[1], 'carrier', ARGV[2], 'tracking_number', ARGV[3],
+    'status', 'pending', 'status_key', '', 'created_at', ARGV[7], 'updated_at', ARGV[7],
+    'event_count', 0, 'ver', 0)
+  redis.call('EXPIRE', KEYS[1], ARGV[8])
+end
+redis.call('HSET', KEYS[1], 'order_id', ARGV[4], 'direction', ARGV[5], 'items', ARGV[6])
+return 1`
+
+// NewStore returns a store on rdb.
+func NewStore(rdb redis.UniversalClient, cfg StoreConfig) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("store config: %w", err)
+	}
+	return &Store{
+		rdb:    rdb,
+		cfg:    cfg,
+		apply:  redis.NewScript(applyLua),
+		ingest: redis.NewScript(ingestLua),
+		claim:  redis.NewScript(claimLua),
+	}, nil
+}
+
+// Config returns the store's configuration.
+func (s *Store) Config() StoreConfig { return s.cfg }
+
+// Client returns the Redis client, for readiness checks.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+func (s *Store) shipmentKeys(id string) []string {
+	base := s.cfg.Prefix + "{" + id + "}"
+	return []string{base, base + ":ev", base + ":seen", base + ":out"}
+}
+
+func (s *Store) shardKey(stream string, shard int) string {
+	return s.cfg.Prefix + stream + ":{" + strconv.Itoa(shard) + "}"
+}
+
+// IngestKey, ChangesKey and DeadLetterKey name shard n of each shared stream.
+func (s *Store) IngestKey(n int) string     { return s.shardKey("ingest", n) }
+func (s *Store) ChangesKey(n int) string    { return s.shardKey("changes", n) }
+func (s *Store) DeadLetterKey(n int) string { return s.shardKey("deadletter", n) }
+
+// ShardOf spreads keys over the shards.
+func (s *Store) ShardOf(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(s.cfg.Shards))
+}
+
+// ErrBacklogFull is returned by Append when processors are too far behind.
+var ErrBacklogFull = errors.New("ingest backlog is full")
+
+// Append durably records a raw message from src on the ingest stream. The
+// shard key keeps messages about one shipment on one shard where the caller
+// knows it. It returns the entry id.
+func (s *Store) Append(ctx context.Context, src string, body []byte, shardKey string, at time.Time) (string, error) {
+	key := s.IngestKey(s.ShardOf(shardKey))
+	id, err := s.ingest.Run(ctx, s.rdb, []string{key}, s.cfg.IngestBacklog, src, body, at.UnixMilli()).Text()
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "BACKLOG") {
+			return "", ErrBacklogFull
+		}
+		return "", fmt.Errorf("append to %s: %w", key, err)
+	}
+	return id, nil
+}
+
+// ApplyResult says what one Apply did.
+type ApplyResult struct {
+	ShipmentID string
+	Result
+	// Cursors are the stream ids of the update's events, in input order;
+	// a duplicate gets the id it was first stored under.
+	Cursors []string
+	// Outbox holds the shipment's changes not yet forwarded to the change
+	// stream: usually just this update's, plus any left by a crash.
+	Outbox []Change
+}
+
+// Change is a recorded change of a shipment's state. Its ID is
+// deterministic, so consumers de-duplicate by it.
+type Change struct {
+	ID             string `json:"id"`
+	ShipmentID     string `json:"shipment_id"`
+	Carrier        string `json:"carrier"`
+	TrackingNumber string `json:"tracking_number"`
+	OrderID        string `json:"order_id"`
+	Direction      string `json:"direction"`
+	From           Status `json:"from"`
+	To             Status `json:"to"`
+	ETAFirst       string `json:"eta_first"`
+	ETALatest      string `json:"eta_latest"`
+	ETAChanged     bool   `json:"eta_changed"`
+	Cursor         string `json:"cursor"`
+	At             string `json:"at"`
+	version        string
+	raw            string
+}
+
+// Apply merges one update into its shipment atomically.
+func (s *Store) Apply(ctx context.Context, u Update) (ApplyResult, error) {
+	id, keys, args, err := s.applyArgs(u)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	return parseApply(id, s.apply.Run(ctx, s.rdb, keys, args...))
+}
+
+// ApplyBatch applies many updates in one round trip. Results and errors
+// are per update, in input order; err is for the batch as a whole (Redis
+// unreachable), in which case nothing can be said about any update.
+func (s *Store) ApplyBatch(ctx context.Context, us []Update) ([]ApplyResult, []error, error) {
+	for attempt := 0; ; attempt++ {
+		res, errs, err := s.applyBatchOnce(ctx, us)
+		if err == nil || attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return res, errs, err
+		}
+		// Redis restarted or failed over and forgot the script. Applying is
+		// idempotent, so the whole batch is simply sent again.
+		if err := s.apply.Load(ctx, s.rdb).Err(); err != nil {
+			return nil, nil, fmt.Errorf("load apply script: %w", err)
+		}
+	}
+}
+
+func (s *Store) applyBatchOnce(ctx context.Context, us []Update) ([]ApplyResult, []error, error) {
+	res := make([]ApplyResult, len(us))
+	errs := make([]error, len(us))
+	cmds := make([]*redis.Cmd, len(us))
+	ids := make([]string, len(us))
+	pipe := s.rdb.Pipeline()
+	for i, u := range us {
+		id, keys, args, err := s.applyArgs(u)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ids[i] = id
+		cmds[i] = s.apply.EvalSha(ctx, pipe, keys, args...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isReplyError(err) {
+		return nil, nil, fmt.Errorf("apply %d updates: %w", len(us), err)
+	}
+	for i, cmd := range cmds {
+		if cmd == nil {
+			continue
+		}
+		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return nil, nil, err
+		}
+		res[i], errs[i] = parseApply(ids[i], cmd)
+	}
+	return res, errs, nil
+}
+
+// isReplyError tells an error Redis answered one command with from a
+// failure to talk to Redis at all.
+func isReplyError(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+func (s *Store) applyArgs(u Update) (string, []string, []any, error) {
+	id := ShipmentID(u.Carrier, u.TrackingNumber)
+	args := make([]any, 0, 10+4*len(u.Events))
+	args = append(args, id, NormalizeCarrier(u.Carrier), NormalizeTrackingNumber(u.TrackingNumber),
+		u.ReceivedAt.UnixMilli(), u.EstimatedDelivery, "",
+		s.cfg.EventsPerShipment, int64(s.cfg.RetainFinished/time.Second), int64(s.cfg.RetainIdle/time.Second),
+		len(u.Events))
+	if u.EstimatedDelivery != "" {
+		args[5] = etaKey(u)
+	}
+	for _, e := range u.Events {
+		e.Cursor = ""
+		body, err := json.Marshal(e)
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("encode event %s: %w", e.Key(), err)
+		}
+		args = append(args, e.Key(), e.SortKey(), string(e.Status), body)
+	}
+	return id, s.shipmentKeys(id), args, nil
+}
+
+func parseApply(id string, cmd *redis.Cmd) (ApplyResult, error) {
+	v, err := cmd.Result()
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply to shipment %s: %w", id, err)
+	}
+	parts, ok := v.([]any)
+	if !ok || len(parts) != 7 {
+		return ApplyResult{}, fmt.Errorf("apply to shipment %s: unexpected reply %v", id, v)
+	}
+	r := ApplyResult{ShipmentID: id}
+	r.New = int(asInt(parts[0]))
+	r.Duplicates = int(asInt(parts[1]))
+	r.From = Status(asString(parts[2]))
+	r.To = Status(asString(parts[3]))
+	r.ETAChanged = asInt(parts[4]) == 1
+	for _, c := range asSlice(parts[5]) {
+		r.Cursors = append(r.Cursors, asString(c))
+	}
+	ob := asSlice(parts[6])
+	for i := 0; i+1 < len(ob); i += 2 {
+		var ch Change
+		raw := asString(ob[i+1])
+		if err := json.Unmarshal([]byte(raw), &ch); err != nil {
+			return ApplyResult{}, fmt.Errorf("decode outbox entry of %s: %w", id, err)
+		}
+		ch.version, ch.raw = asString(ob[i]), raw
+		r.Outbox = append(r.Outbox, ch)
+	}
+	sort.Slice(r.Outbox, func(i, j int) bool { return asIntString(r.Outbox[i].version) < asIntString(r.Outbox[j].version) })
+	return r, nil
+}
+
+func asInt(v any) int64 {
+	n, _ := v.(int64)
+	return n
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+func asIntString(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// ForwardChanges appends outbox changes to the change stream and then
+// removes them from their outboxes. A crash in between forwards a change
+// twice, never zero times; consumers de-duplicate by Change.ID.
+func (s *Store) ForwardChanges(ctx context.Context, changes []Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	pipe := s.rdb.Pipeline()
+	for _, c := range changes {
+		pipe.XAdd(ctx, &redis.XAddArgs{
+			Stream: s.ChangesKey(s.ShardOf(c.ShipmentID)),
+			MaxLen: s.cfg.ChangesMaxLen, Approx: true,
+			Values: []any{"id", c.ID, "change", c.raw},
+		})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("append %d changes: %w", len(changes), err)
+	}
+	pipe = s.rdb.Pipeline()
+	for _, c := range changes {
+		pipe.HDel(ctx, s.shipmentKeys(c.ShipmentID)[3], c.version)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("clear %d outbox entries: %w", len(changes), err)
+	}
+	return nil
+}
+
+// Shipment returns a shipment's state, and its history when withEvents.
+func (s *Store) Shipment(ctx context.Context, id string, withEvents bool) (*Shipment, error) {
+	keys := s.shipmentKeys(id)
+	pipe := s.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, keys[0])
+	var xr *redis.XMessageSliceCmd
+	if withEvents {
+		xr = pipe.XRange(ctx, keys[1], "-", "+")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read shipment %s: %w", id, err)
+	}
+	m := h.Val()
+	if len(m) == 0 {
+		return nil, fmt.Errorf("shipment %s: %w", id, ErrNotFound)
+	}
+	sh, err := shipmentFromHash(m)
+	if err != nil {
+		return nil, fmt.Errorf("shipment %s: %w", id, err)
+	}
+	if withEvents {
+		sh.Events = make([]Event, 0, len(xr.Val()))
+		for _, msg := range xr.Val() {
+			e, err := eventFromMessage(msg)
+			if err != nil {
+				return nil, fmt.Errorf("shipment %s: %w", id, err)
+			}
+			sh.Events = append(sh.Events, e)
+		}
+		SortEvents(sh.Events)
+	}
+	return sh, nil
+}
+
+// EventsAfter returns a shipment's events stored after cursor (exclusive),
+// in the order they were stored: what a reconnecting client has missed.
+func (s *Store) EventsAfter(ctx context.Context, id, cursor string) ([]Event, error) {
+	start := "-"
+	if cursor != "" {
+		start = "(" + cursor
+	}
+	msgs, err := s.rdb.XRange(ctx, s.shipmentKeys(id)[1], start, "+").Result()
+	if err != nil {
+		return nil, fmt.Errorf("events of %s after %q: %w", id, cursor, err)
+	}
+	out := make([]Event, 0, len(msgs))
+	for _, msg := range msgs {
+		e, err := eventFromMessage(msg)
+		if err != nil {
+			return nil, fmt.Errorf("shipment %s: %w", id, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func eventFromMessage(msg redis.XMessage) (Event, error) {
+	body, _ := msg.Values["e"].(string)
+	var e Event
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		return Event{}, fmt.Errorf("decode event %s: %w", msg.ID, err)
+	}
+	e.Cursor = msg.ID
+	return e, nil
+}
+
+func shipmentFromHash(m map[string]string) (*Shipment, error) {
+	sh := &Shipment{
+		ID:             m["id"],
+		Carrier:        m["carrier"],
+		TrackingNumber: m["tracking_number"],
+		OrderID:        m["order_id"],
+		Direction:      Direction(m["direction"]),
+		Status:         Status(m["status"]),
+		Cursor:         m["cursor"],
+		Items:          []ItemRef{},
+	}
+	if sh.Direction == "" {
+		sh.Direction = Outbound
+	}
+	sh.EventCount, _ = strconv.Atoi(m["event_count"])
+	sh.CreatedAt = unixMilli(m["created_at"])
+	sh.UpdatedAt = unixMilli(m["updated_at"])
+	if ev := m["status_event"]; ev != "" {
+		var e Event
+		if err := json.Unmarshal([]byte(ev), &e); err != nil {
+			return nil, fmt.Errorf("decode status event: %w", err)
+		}
+		e.Cursor = m["status_cursor"]
+		sh.StatusEvent = &e
+	}
+	if m["eta_latest"] != "" {
+		sh.EstimatedDelivery = &ETA{First: m["eta_first"], Latest: m["eta_latest"]}
+	}
+	if it := m["items"]; it != "" {
+		if err := json.Unmarshal([]byte(it), &sh.Items); err != nil {
+			return nil, fmt.Errorf("decode items: %w", err)
+		}
+	}
+	return sh, nil
+}
+
+func unixMilli(s string) time.Time {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n).UTC()
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything trackd reads from its environment.
+type Config struct {
+	Addr            string
+	PublicURL       string
+	RedisURL        string
+	RedisClusterURL string
+	Roles           map[string]bool
+	BootstrapAPIKey string
+	GenericSecrets  []string
+	Demo            bool
+	KeyPrefix       string
+	Shards          int
+	RetainFinished  time.Duration
+	RetainIdle      time.Duration
+	IngestBacklog   int64
+	WebhookLimit    int
+	NoScanAfter     time.Duration
+	LogLevel        slog.Level
+	LogJSON         bool
+}
+
+// allRoles are the parts of trackd a node can run.
+var allRoles = []string{"web", "ingest", "poll", "notify"}
+
+// setting is one environment variable, with the flag that overrides it.
+type setting struct {
+	env, def, help string
+	set            func(c *Config, v string) error
+}
+
+// settings lists every variable trackd reads. The flag of each is its name
+// in lower-case kebab form: REDIS_URL is --redis-url.
+func settings() []setting {
+	return []setting{
+		{"TRACKD_ADDR", ":8080", "address to listen on", func(c *Config, v string) error { c.Addr = v; return nil }},
+		{"TRACKD_PUBLIC_URL", "", "URL shoppers reach trackd at (default http://localhost<addr>)", func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("%q is not an http(s) URL", v)
+			}
+			c.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+		{"REDIS_URL", "", "redis://[user:pass@]host:port/db; unset runs an embedded in-memory Redis", func(c *Config, v string) error {
+			c.RedisURL = v
+			return nil
+		}},
+		{"REDIS_CLUSTER_URL", "", "redis://host:port?addr=host2:port2&addr=host3:port3 for a Redis Cluster", func(c *Config, v string) error {
+			c.RedisClusterURL = v
+			return nil
+		}},
+		{"TRACKD_ROLES", strings.Join(allRoles, ","), "comma-separated roles this node runs: web, ingest, poll, notify", parseRoles},
+		{"TRACKD_BOOTSTRAP_API_KEY", "", "first API key (admin scope), at least 16 characters", func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return errors.New("must be at least 16 characters")
+			}
+			c.BootstrapAPIKey = v
+			return nil
+		}},
+		{"TRACKD_GENERIC_WEBHOOK_SECRET", "", "secret for /webhooks/generic signatures; comma-separated while rotating", func(c *Config, v string) error {
+			c.GenericSecrets = nil
+			for s := range strings.SplitSeq(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					c.GenericSecrets = append(c.GenericSecrets, s)
+				}
+			}
+			return nil
+		}},
+		{"TRACKD_DEMO", "false", "seed demo orders and a simulated carrier that moves them", boolSetting(func(c *Config) *bool { return &c.Demo })},
+		{"TRACKD_KEY_PREFIX", "trackd:", "prefix of every Redis key", func(c *Config, v string) error {
+			if strings.ContainsAny(v, "{}") {
+				return errors.New("must not contain { or }")
+			}
+			c.KeyPrefix = v
+			return nil
+		}},
+		{"TRACKD_SHARDS", "4", "shards of each shared stream; keep it the same on every node", intSetting(1, 1024, func(c *Config, n int) { c.Shards = n })},
+		{"TRACKD_RETAIN_FINISHED", "90d", "how long delivered or returned shipments are kept", durationSetting(func(c *Config) *time.Duration { return &c.RetainFinished })},
+		{"TRACKD_RETAIN_IDLE", "180d", "how long any other shipment is kept after its last change", durationSetting(func(c *Config) *time.Duration { return &c.RetainIdle })},
+		{"TRACKD_INGEST_BACKLOG", "1000000", "unprocessed webhooks per shard beyond which webhooks get 503", intSetting(1, 1<<40, func(c *Config, n int) { c.IngestBacklog = int64(n) })},
+		{"TRACKD_WEBHOOK_BODY_LIMIT", "1048576", "largest webhook body in bytes", intSetting(1024, 64<<20, func(c *Config, n int) { c.WebhookLimit = n })},
+		{"TRACKD_NO_SCAN_AFTER", "96h", "a shipment with no scan for this long is delayed", durationSetting(func(c *Config) *time.Duration { return &c.NoScanAfter })},
+		{"TRACKD_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"TRACKD_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
+			switch v {
+			case "text", "json":
+				c.LogJSON = v == "json"
+				return nil
+			}
+			return errors.New("must be text or json")
+		}},
+	}
+}
+
+func parseRoles(c *Config, v string) error {
+	c.Roles = map[string]bool{}
+	for r := range strings.SplitSeq(v, ",") {
+		r = strings.TrimSpace(r)
+		known := false
+		for _, a := range allRoles {
+			known = known || a == r
+		}
+		if !known {
+			return fmt.Errorf("unknown role %q (want some of %s)", r, strings.Join(allRoles, ","))
+		}
+		c.Roles[r] = true
+	}
+	return nil
+}
+
+func boolSetting(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean (true, false, 1, 0)", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func intSetting(lo, hi int, set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q is not a whole number from %d to %d", v, lo, hi)
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+// durationSetting parses Go durations, plus whole days ("90d").
+func durationSetting(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		var d time.Duration
+		var err error
+		if days, ok := strings.CutSuffix(v, "d"); ok {
+			var n int
+			n, err = strconv.Atoi(days)
+			d = time.Duration(n) * 24 * time.Hour
+		} else {
+			d, err = time.ParseDuration(v)
+		}
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%q is not a positive duration (like 96h or 90d)", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// flagName is an environment variable's flag: REDIS_URL is redis-url.
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(env), "_", "-")
+}
+
+// LoadConfig reads the environment, then flags, which override it. The
+// error names the variable and what is wrong with its value.
+func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("trackd", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	values := map[string]*string{}
+	for _, s := range settings() {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		values[s.env] = fs.String(flagName(s.env), v, s.help+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, s := range settings() {
+		if err := s.set(&c, *values[s.env]); err != nil {
+			return c, fmt.Errorf("%s (--%s): %w", s.env, flagName(s.env), err)
+		}
+	}
+	if c.PublicURL == "" {
+		host := c.Addr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		c.PublicURL = "http://" + host
+	}
+	if c.RedisURL != "" && c.RedisClusterURL != "" {
+		return c, errors.New("REDIS_URL and REDIS_CLUSTER_URL are both set; set one")
+	}
+	return c, nil
+}

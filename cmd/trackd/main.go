@@ -1,0 +1,228 @@
+// Command trackd is the order-tracking server: webhooks in, shipment state
+// in Redis, live pages and notifications out. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/trackd/trackd/carriers"
+	"github.com/trackd/trackd/carriers/demo"
+	"github.com/trackd/trackd/carriers/generic"
+	"github.com/trackd/trackd/tracking"
+	"github.com/trackd/trackd/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
+}
+
+// shutdownBudget is how long trackd takes to stop after SIGTERM at most:
+// in-flight requests finish, processors finish or release their batches.
+const shutdownBudget = 10 * time.Second
+
+// run is trackd's whole life. ready, when not nil, receives the listening
+// address once the server accepts connections (tests use it).
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, ready chan<- string) int {
+	cfg, err := LoadConfig(args, getenv, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "trackd: configuration:", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	if err := serve(ctx, cfg, log, ready); err != nil {
+		log.Error("trackd stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// connectRedis returns the configured Redis, or starts the embedded one.
+func connectRedis(cfg Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	switch {
+	case cfg.RedisClusterURL != "":
+		opts, err := redis.ParseClusterURL(cfg.RedisClusterURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_CLUSTER_URL: %w", err)
+		}
+		c := redis.NewClusterClient(opts)
+		return c, func() { c.Close() }, nil
+	case cfg.RedisURL != "":
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opts.PoolSize = max(opts.PoolSize, 128)
+		c := redis.NewClient(opts)
+		return c, func() { c.Close() }, nil
+	}
+	mr := miniredis.NewMiniRedis()
+	if err := mr.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+	}
+	log.Warn("REDIS_URL is not set: running on an EMBEDDED IN-MEMORY REDIS. Everything is lost when trackd stops, " +
+		"and nodes share nothing. Fine for a demo; set REDIS_URL for anything else.")
+	c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	return c, func() { c.Close(); mr.Close() }, nil
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- string) error {
+	rdb, closeRedis, err := connectRedis(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	scfg := tracking.DefaultStoreConfig()
+	scfg.Prefix, scfg.Shards = cfg.KeyPrefix, cfg.Shards
+	scfg.RetainFinished, scfg.RetainIdle, scfg.IngestBacklog = cfg.RetainFinished, cfg.RetainIdle, cfg.IngestBacklog
+	store, err := tracking.NewStore(rdb, scfg)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		tracking.NewBacklogCollector(store))
+
+	if cfg.Demo && len(cfg.GenericSecrets) == 0 {
+		// The simulated carrier signs with a secret only this process knows.
+		s, err := web.NewSecret()
+		if err != nil {
+			return err
+		}
+		cfg.GenericSecrets = []string{s}
+	}
+	if cfg.Demo && cfg.BootstrapAPIKey == "" {
+		if cfg.BootstrapAPIKey, err = web.NewSecret(); err != nil {
+			return err
+		}
+		log.Info("demo API key (set TRACKD_BOOTSTRAP_API_KEY to choose your own)", "api_key", cfg.BootstrapAPIKey)
+	}
+	keys := web.NewKeyStore(rdb, cfg.KeyPrefix)
+	if cfg.BootstrapAPIKey != "" {
+		if err := keys.Put(ctx, cfg.BootstrapAPIKey, web.APIKey{Name: "bootstrap", Scope: web.ScopeAdmin, CreatedAt: time.Now().UTC()}); err != nil {
+			return fmt.Errorf("bootstrap API key: %w", err)
+		}
+	}
+
+	var wg sync.WaitGroup
+	// Processors get their own context: on shutdown they stop after the web
+	// tier, so requests still in flight are accepted and then processed.
+	procCtx, stopProcessors := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProcessors()
+	if cfg.Roles["ingest"] {
+		reg2 := carriers.NewRegistry()
+		reg2.Register("generic", generic.Decoder{})
+		host, _ := os.Hostname()
+		pcfg := tracking.DefaultProcessorConfig(host + "-" + strconv.Itoa(os.Getpid()))
+		proc := tracking.NewProcessor(store, reg2, pcfg, log.With("role", "ingest"), tracking.NewProcessorMetrics(reg))
+		wg.Go(func() {
+			if err := proc.Run(procCtx); err != nil {
+				log.Error("processor stopped", "err", err)
+			}
+		})
+		log.Info("processors started", "shards", cfg.Shards)
+	}
+	for _, r := range []string{"poll", "notify"} {
+		if cfg.Roles[r] {
+			log.Debug("role has nothing to run yet", "role", r)
+		}
+	}
+
+	var app interface {
+		Listener(net.Listener) error
+		ShutdownWithTimeout(time.Duration) error
+	}
+	var addr string
+	webErr := make(chan error, 1)
+	if cfg.Roles["web"] {
+		wcfg := web.DefaultConfig()
+		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
+		for _, s := range cfg.GenericSecrets {
+			wcfg.GenericSecrets = append(wcfg.GenericSecrets, []byte(s))
+		}
+		a, err := web.New(wcfg, web.Deps{
+			Store: store, Keys: keys, Registry: reg, Log: log,
+			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		addr = ln.Addr().String()
+		app = a
+		go func() { webErr <- a.Listener(ln) }()
+		log.Info("trackd listening", "addr", addr, "public_url", cfg.PublicURL)
+	}
+	if ready != nil {
+		ready <- addr
+	}
+
+	if cfg.Demo {
+		if addr == "" {
+			return errors.New("TRACKD_DEMO needs the web role: the simulated carrier posts to /webhooks/generic")
+		}
+		sim := demo.New(demo.Config{
+			WebhookURL: "http://" + addr + "/webhooks/generic",
+			Secret:     []byte(cfg.GenericSecrets[0]),
+			PublicURL:  cfg.PublicURL,
+			APIKey:     cfg.BootstrapAPIKey,
+		}, store, log.With("role", "demo"))
+		wg.Go(func() { sim.Run(ctx) })
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-webErr:
+		stopProcessors()
+		wg.Wait()
+		return fmt.Errorf("web server: %w", err)
+	}
+	deadline := time.Now().Add(shutdownBudget)
+	if app != nil {
+		// Stop accepting, and let requests in flight finish: their webhooks
+		// are durably appended before the processors stop.
+		if err := app.ShutdownWithTimeout(shutdownBudget / 2); err != nil {
+			log.Warn("web shutdown", "err", err)
+		}
+	}
+	stopProcessors()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		log.Info("stopped cleanly")
+	case <-time.After(time.Until(deadline)):
+		log.Warn("stopping with work in flight; it stays pending and another processor reclaims it")
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/trackd/trackd/tracking"
+)
+
+// orderView is an order as the API shows it: with its shipments' states and
+// the shopper's tracking link.
+type orderView struct {
+	tracking.Order
+	TrackingURL string               `json:"tracking_url"`
+	Shipments   []*tracking.Shipment `json:"shipments"`
+}
+
+// putOrder creates an order, or updates the one with the same number.
+func (s *Server) putOrder(c *fiber.Ctx) error {
+	var in tracking.OrderInput
+	if err := decodeJSON(c.Body(), &in); err != nil {
+		return err
+	}
+	o, created, err := s.deps.Store.PutOrder(c.UserContext(), in, s.deps.Now())
+	if err != nil {
+		return storeError(err)
+	}
+	v, err := s.orderView(c.UserContext(), o)
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if created {
+		status = fiber.StatusCreated
+		c.Location("/api/v1/orders/" + o.ID)
+	}
+	return c.Status(status).JSON(v)
+}
+
+func (s *Server) getOrder(c *fiber.Ctx) error {
+	o, err := s.deps.Store.Order(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return storeError(err)
+	}
+	v, err := s.orderView(c.UserContext(), o)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (s *Server) orderView(ctx context.Context, o tracking.Order) (orderView, error) {
+	v := orderView{Order: o, TrackingURL: s.cfg.PublicURL + "/t/" + o.Token, Shipments: []*tracking.Shipment{}}
+	now := s.deps.Now()
+	for _, c := range o.Shipments {
+		sh, err := s.deps.Store.Shipment(ctx, c.ID, false)
+		if err != nil {
+			return v, storeError(err)
+		}
+		sh.DeriveDelayed(now, s.cfg.NoScanAfter)
+		v.Shipments = append(v.Shipments, sh)
+	}
+	return v, nil
+}
+
+func (s *Server) getShipment(c *fiber.Ctx) error {
+	sh, err := s.deps.Store.Shipment(c.UserContext(), c.Params("id"), true)
+	if err != nil {
+		return storeError(err)
+	}
+	sh.DeriveDelayed(s.deps.Now(), s.cfg.NoScanAfter)
+	return c.JSON(sh)
+}
+
+// storeError passes through what the client caused (not found, a bad
+// field) and turns Redis failures into a 503 the client can retry.
+func storeError(err error) error {
+	var fe *tracking.FieldError
+	switch {
+	case errors.Is(err, tracking.ErrNotFound), errors.As(err, &fe):
+		return err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Status: fiber.StatusServiceUnavailable, Message: "timed out; retry later", RetryAfter: 1, Err: err}
+	default:
+		return &Error{Status: fiber.StatusServiceUnavailable, Message: "storage unavailable; retry later", RetryAfter: 5, Err: err}
+	}
+}
+
+// decodeJSON decodes a request body, saying which field is wrong.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &Error{Status: fiber.StatusBadRequest, Message: "body: a JSON object is required", Field: "body"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			return &Error{Status: fiber.StatusBadRequest, Field: "body", Message: fmt.Sprintf("body: malformed JSON at byte %d: %v", syn.Offset, err)}
+		case errors.As(err, &typ):
+			return &Error{Status: fiber.StatusBadRequest, Field: typ.Field, Message: fmt.Sprintf("%s: must be %s, not %s", typ.Field, typ.Type, typ.Value)}
+		default:
+			return &Error{Status: fiber.StatusBadRequest, Field: "body", Message: "body: " + err.Error()}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package web
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// requireKey admits requests with a bearer API key of at least scope.
+func (s *Server) requireKey(scope string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		secret, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+		if !ok || strings.TrimSpace(secret) == "" {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="trackd"`)
+			return httpError(fiber.StatusUnauthorized, "missing API key: send Authorization: Bearer <key>")
+		}
+		key, err := s.deps.Keys.Lookup(c.UserContext(), strings.TrimSpace(secret))
+		switch {
+		case errors.Is(err, ErrUnknownKey):
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="trackd", error="invalid_token"`)
+			return httpError(fiber.StatusUnauthorized, "unknown API key")
+		case err != nil:
+			return &Error{Status: fiber.StatusServiceUnavailable, Message: "cannot check the API key now; retry later", RetryAfter: 5, Err: err}
+		case !allows(key.Scope, scope):
+			return httpError(fiber.StatusForbidden, "this API key's scope ("+key.Scope+") does not allow this; it needs "+scope)
+		}
+		c.Locals(keyLocal{}, key)
+		return c.Next()
+	}
+}
+
+type keyLocal struct{}

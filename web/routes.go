@@ -1,0 +1,24 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes lists every route trackd serves.
+func (s *Server) routes(app *fiber.App) {
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+
+	app.Post("/webhooks/generic", s.genericWebhook)
+
+	api := app.Group("/api/v1")
+	api.Post("/orders", s.requireKey(ScopeWrite), s.putOrder)
+	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
+	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
+	api.Use(func(c *fiber.Ctx) error { return httpError(fiber.StatusNotFound, "no such API route") })
+
+	app.Use(func(c *fiber.Ctx) error { return httpError(fiber.StatusNotFound, "not found") })
+}

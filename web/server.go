@@ -1,0 +1,104 @@
+// Package web is trackd's HTTP surface: carrier webhooks, the merchant API,
+// health and metrics. Nothing outside this package imports Fiber.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/trackd/trackd/carriers/generic"
+	"github.com/trackd/trackd/tracking"
+)
+
+// Store is what the web tier needs of the tracking store.
+type Store interface {
+	Append(ctx context.Context, src string, body []byte, shardKey string, at time.Time) (string, error)
+	PutOrder(ctx context.Context, in tracking.OrderInput, now time.Time) (tracking.Order, bool, error)
+	Order(ctx context.Context, id string) (tracking.Order, error)
+	Shipment(ctx context.Context, id string, withEvents bool) (*tracking.Shipment, error)
+}
+
+// Keys looks up API keys.
+type Keys interface {
+	Lookup(ctx context.Context, secret string) (APIKey, error)
+}
+
+// Config configures the web tier.
+type Config struct {
+	// PublicURL is where shoppers reach trackd; tracking links start with it.
+	PublicURL string
+	// WebhookBodyLimit caps a webhook body. Carriers batch at most a few
+	// hundred events per message, far below the 1 MiB default.
+	WebhookBodyLimit int
+	// APIBodyLimit caps a merchant API request body.
+	APIBodyLimit int
+	// GenericSecrets verify /webhooks/generic; several while rotating.
+	GenericSecrets [][]byte
+	// SignatureTolerance is how old (or early) a signed timestamp may be.
+	SignatureTolerance time.Duration
+	// NoScanAfter marks a shipment delayed when no scan came for this long.
+	NoScanAfter time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		PublicURL:          "http://localhost:8080",
+		WebhookBodyLimit:   1 << 20,
+		APIBodyLimit:       1 << 20,
+		SignatureTolerance: generic.DefaultTolerance,
+		NoScanAfter:        96 * time.Hour, // four days without a scan is worth a look
+	}
+}
+
+// Deps are the web tier's collaborators.
+type Deps struct {
+	Store    Store
+	Keys     Keys
+	Ready    func(context.Context) error
+	Registry *prometheus.Registry
+	Metrics  *Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Server holds the handlers' shared state.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	verifier generic.Verifier
+}
+
+// New returns the Fiber app serving every route.
+func New(cfg Config, deps Deps) (*fiber.App, error) {
+	if deps.Store == nil || deps.Keys == nil || deps.Ready == nil || deps.Registry == nil || deps.Log == nil {
+		return nil, errors.New("web: Store, Keys, Ready, Registry and Log are required")
+	}
+	if deps.Metrics == nil {
+		deps.Metrics = NewMetrics(deps.Registry)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	s := &Server{cfg: cfg, deps: deps,
+		verifier: generic.Verifier{Secrets: cfg.GenericSecrets, Tolerance: cfg.SignatureTolerance}}
+	app := fiber.New(fiber.Config{
+		AppName:               "trackd",
+		ErrorHandler:          errorHandler(deps.Log),
+		BodyLimit:             max(cfg.WebhookBodyLimit, cfg.APIBodyLimit),
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+	})
+	app.Use(recover.New())
+	s.routes(app)
+	return app, nil
+}

@@ -256,7 +256,9 @@ func runIngest(ctx context.Context, cfg config) (*ingestReport, error) {
 	<-watched
 
 	mon.drain(ctx, end)
-	return newIngestReport(cfg, endpoint, results, end.Sub(start), mon.result()), nil
+	rep := newIngestReport(cfg, endpoint, results, end.Sub(start), mon.result())
+	rep.Interrupted = ctx.Err() != nil
+	return rep, nil
 }
 
 func newSenderClient(senders int, timeout time.Duration) *http.Client {
@@ -340,7 +342,6 @@ type senderResult struct {
 	latencies []time.Duration
 	sent      int64
 	accepted  int64
-	aborted   int64 // in flight when the run was interrupted: not counted as sent
 	late      int64
 	maxLate   time.Duration
 	errors    map[string]int64
@@ -401,12 +402,10 @@ func (s *sender) sendOne(ctx context.Context, k int, due time.Time, res *senderR
 		res.maxLate = max(res.maxLate, late)
 		s.live.late.Add(1)
 	}
-	status, err := s.post(ctx, body)
+	// A request once sent is seen through (bounded by the client's
+	// timeout) even if the run is interrupted meanwhile.
+	status, err := s.post(context.WithoutCancel(ctx), body)
 	took := time.Since(sentAt)
-	if err != nil && ctx.Err() != nil {
-		res.aborted++
-		return
-	}
 	res.sent++
 	s.live.sent.Add(1)
 	res.latencies = append(res.latencies, took)
@@ -776,14 +775,21 @@ type progress struct {
 	w            io.Writer
 	every        time.Duration
 	start        time.Time
+	next         time.Time // when the next line is due
 	lastAt       time.Time
 	lastAccepted int64
 	live         *liveCounters
 }
 
 func (p *progress) maybePrint(now time.Time, m *lagMonitor) {
-	if now.Sub(p.lastAt) < p.every {
+	if p.next.IsZero() {
+		p.next = p.start.Add(p.every)
+	}
+	if now.Before(p.next) {
 		return
+	}
+	for !now.Before(p.next) {
+		p.next = p.next.Add(p.every)
 	}
 	accepted := p.live.accepted.Load()
 	rate := float64(accepted-p.lastAccepted) / now.Sub(p.lastAt).Seconds()

@@ -102,7 +102,7 @@ type ingestReport struct {
 	Sent              int64            `json:"sent"`
 	Accepted          int64            `json:"accepted"`
 	Failed            int64            `json:"failed"`
-	Aborted           int64            `json:"aborted"`
+	Interrupted       bool             `json:"interrupted"` // stopped early by a signal
 	AcceptedPerSecond float64          `json:"accepted_per_second"`
 	Errors            map[string]int64 `json:"errors"`
 	FirstError        string           `json:"first_error,omitempty"`
@@ -152,7 +152,6 @@ func newIngestReport(cfg config, endpoint string, results []senderResult, elapse
 	for _, res := range results {
 		r.Sent += res.sent
 		r.Accepted += res.accepted
-		r.Aborted += res.aborted
 		r.LateSends += res.late
 		maxLate = max(maxLate, res.maxLate)
 		for k, n := range res.errors {
@@ -224,8 +223,8 @@ func (r *ingestReport) writeText(w io.Writer) {
 		rateText(r.TargetRate), r.DurationSeconds, r.Senders, r.ElapsedSeconds)
 	fmt.Fprintf(w, "  requests    sent %d, accepted %d (%.1f/s), failed %d (%.2f%%)",
 		r.Sent, r.Accepted, r.AcceptedPerSecond, r.Failed, r.failedPercent())
-	if r.Aborted > 0 {
-		fmt.Fprintf(w, ", %d cut off by interrupt", r.Aborted)
+	if r.Interrupted {
+		fmt.Fprint(w, "; interrupted")
 	}
 	fmt.Fprintln(w)
 	if len(r.Errors) > 0 {
@@ -238,16 +237,19 @@ func (r *ingestReport) writeText(w io.Writer) {
 	l := r.Latency
 	fmt.Fprintf(w, "  latency     p50 %.2fms  p90 %.2fms  p99 %.2fms  p99.9 %.2fms  max %.2fms  (%d requests, send to response)\n",
 		l.P50, l.P90, l.P99, l.P999, l.Max, l.Count)
-	r.Lag.writeText(w)
+	r.Lag.writeText(w, r.Interrupted)
 }
 
-func (l lagReport) writeText(w io.Writer) {
+func (l lagReport) writeText(w io.Writer, interrupted bool) {
 	if !l.Known {
 		fmt.Fprintf(w, "  backlog     unknown (%s)\n", orText(l.Error, "metrics unreachable"))
 	} else {
 		drain := fmt.Sprintf("not drained within the wait (final %.0f)", l.BacklogFinal)
-		if l.DrainSeconds != nil {
+		switch {
+		case l.DrainSeconds != nil:
 			drain = fmt.Sprintf("drained %.0fs after the run", *l.DrainSeconds)
+		case interrupted:
+			drain = "drain not awaited (interrupted)"
 		}
 		fmt.Fprintf(w, "  backlog     start %.0f, max %.0f, final %.0f; oldest max %.2fs, final %.2fs; %s\n",
 			l.BacklogStart, l.BacklogMax, l.BacklogFinal, l.OldestMaxSeconds, l.OldestFinalSeconds, drain)
@@ -273,7 +275,7 @@ func errorsText(errs map[string]int64) string {
 }
 
 func (r *ingestReport) markdownHeader() []string {
-	return []string{"at (UTC)", "mode", "endpoint", "rate/s", "senders", "duration s", "sent", "accepted/s",
+	return []string{"at (UTC)", "mode", "endpoint", "rate", "senders", "duration s", "sent", "accepted/s",
 		"failed %", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "late", "backlog max", "drain s",
 		"lag p50 s", "lag p99 s"}
 }

@@ -45,7 +45,7 @@ func Parse(body []byte, now time.Time) (tracking.Update, error) {
 	if err := dec.Decode(&p); err != nil {
 		return tracking.Update{}, jsonError(err)
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return tracking.Update{}, &tracking.FieldError{Field: "body", Message: "has data after the JSON document"}
 	}
 	u := tracking.Update{
@@ -108,11 +108,11 @@ func (in event) normalize(now time.Time) (tracking.Event, error) {
 	if !now.IsZero() && t.After(now.Add(24*time.Hour)) {
 		return tracking.Event{}, fe("occurred_at", fmt.Sprintf("%q is more than a day in the future", in.OccurredAt))
 	}
-	for name, v := range map[string]string{"id": in.ID, "carrier_status": in.CarrierStatus, "message": in.Message,
-		"location.city": in.Location.City, "location.region": in.Location.Region,
-		"location.postal_code": in.Location.PostalCode, "location.country": in.Location.Country} {
-		if len(v) > maxTextLength {
-			return tracking.Event{}, fe(name, fmt.Sprintf("is longer than %d bytes", maxTextLength))
+	for _, f := range [...]struct{ name, v string }{{"id", in.ID}, {"carrier_status", in.CarrierStatus},
+		{"message", in.Message}, {"location.city", in.Location.City}, {"location.region", in.Location.Region},
+		{"location.postal_code", in.Location.PostalCode}, {"location.country", in.Location.Country}} {
+		if len(f.v) > maxTextLength {
+			return tracking.Event{}, fe(f.name, fmt.Sprintf("is longer than %d bytes", maxTextLength))
 		}
 	}
 	return tracking.Event{
@@ -164,7 +164,7 @@ func typeName(k string) string {
 // versions, say) is dead-lettered with the reason.
 type Decoder struct{}
 
-// Decode implements tracking.Decoder for the "generic" source.
+// Decode implements carriers.Parser.
 func (Decoder) Decode(body []byte) ([]tracking.Update, error) {
 	u, err := Parse(body, time.Time{})
 	if err != nil {

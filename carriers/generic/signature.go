@@ -38,6 +38,8 @@ func mac(secret []byte, ts string, body []byte) []byte {
 // Signature is a parsed Trackd-Signature header.
 type Signature struct {
 	Timestamp int64
+	// timestamp is t as sent: the signed text is "<t>.<body>", byte for byte.
+	timestamp string
 	// V1 holds every v1 value: a sender rotating its secret signs with both.
 	V1 [][]byte
 }
@@ -67,7 +69,7 @@ func ParseSignature(h string) (Signature, error) {
 			if seenT {
 				return sig, fmt.Errorf("%w: more than one timestamp", ErrSignature)
 			}
-			sig.Timestamp, seenT = ts, true
+			sig.Timestamp, sig.timestamp, seenT = ts, v, true
 		case "v1":
 			b, err := hex.DecodeString(v)
 			if err != nil || len(b) != sha256.Size {
@@ -105,7 +107,7 @@ func (v Verifier) Verify(header string, body []byte, now time.Time) error {
 	if d := now.Sub(time.Unix(sig.Timestamp, 0)); d > tol || d < -tol {
 		return fmt.Errorf("%w: timestamp is %s from now, outside the %s tolerance", ErrSignature, d.Round(time.Second), tol)
 	}
-	ts := strconv.FormatInt(sig.Timestamp, 10)
+	ts := sig.timestamp
 	for _, secret := range v.Secrets {
 		want := mac(secret, ts, body)
 		for _, got := range sig.V1 {

@@ -330,7 +330,7 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 		}
 	}
 
-	var changes []Change
+	var changes []OutboxEntry
 	seenChange := map[string]bool{}
 	var dead []DeadLetter
 	applied := p.now()

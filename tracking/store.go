@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -76,22 +78,20 @@ func (c StoreConfig) Validate() error {
 // one shipment shares the hash tag {<shipment id>}, so the apply script
 // touches one slot and works unchanged on Redis Cluster.
 type Store struct {
-	rdb    redis.UniversalClient
-	cfg    StoreConfig
-	apply  *redis.Script
-	ingest *redis.Script
-	claim  *redis.Script
+	rdb   redis.UniversalClient
+	cfg   StoreConfig
+	apply *redis.Script
+	// backlogFull is set by WatchBacklog while any ingest shard holds
+	// IngestBacklog entries or more.
+	backlogFull atomic.Bool
+	appends     chan *appendReq
+	appending   atomic.Bool   // RunAppender is running
+	appendStop  chan struct{} // closed when RunAppender returns
+	claim       *redis.Script
 }
 
 //go:embed apply.lua
 var applyLua string
-
-// ingestLua appends a raw message unless the shard's backlog is full.
-const ingestLua = `
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then
-  return redis.error_reply('BACKLOG ingest backlog is full')
-end
-return redis.call('XADD', KEYS[1], '*', 'src', ARGV[2], 'body', ARGV[3], 'at', ARGV[4])`
 
 // claimLua records an order's claim on a shipment, creating the shipment
 // when no carrier has reported on it yet.
@@ -111,11 +111,12 @@ func NewStore(rdb redis.UniversalClient, cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("store config: %w", err)
 	}
 	return &Store{
-		rdb:    rdb,
-		cfg:    cfg,
-		apply:  redis.NewScript(applyLua),
-		ingest: redis.NewScript(ingestLua),
-		claim:  redis.NewScript(claimLua),
+		rdb:        rdb,
+		cfg:        cfg,
+		apply:      redis.NewScript(applyLua),
+		appends:    make(chan *appendReq),
+		appendStop: make(chan struct{}),
+		claim:      redis.NewScript(claimLua),
 	}, nil
 }
 
@@ -152,16 +153,133 @@ var ErrBacklogFull = errors.New("ingest backlog is full")
 // Append durably records a raw message from src on the ingest stream. The
 // shard key keeps messages about one shipment on one shard where the caller
 // knows it. It returns the entry id.
+//
+// Appends from concurrent callers are sent to Redis together, in one
+// pipeline per Run worker: under load that turns thousands of round trips
+// (and their system calls, on both sides) into a few hundred, without
+// making a lone request wait for company. Without RunAppender, each
+// Append is its own round trip.
 func (s *Store) Append(ctx context.Context, src string, body []byte, shardKey string, at time.Time) (string, error) {
-	key := s.IngestKey(s.ShardOf(shardKey))
-	id, err := s.ingest.Run(ctx, s.rdb, []string{key}, s.cfg.IngestBacklog, src, body, at.UnixMilli()).Text()
+	if s.backlogFull.Load() {
+		return "", ErrBacklogFull
+	}
+	req := &appendReq{key: s.IngestKey(s.ShardOf(shardKey)), src: src, body: body, at: at.UnixMilli(), done: make(chan struct{})}
+	if !s.appending.Load() {
+		return s.appendOne(ctx, req)
+	}
+	select {
+	case s.appends <- req:
+	case <-s.appendStop:
+		return s.appendOne(ctx, req)
+	case <-ctx.Done():
+		return "", fmt.Errorf("append to %s: %w", req.key, ctx.Err())
+	}
+	// Once handed over, the request is waited for even if ctx ends: the
+	// caller's body must not be reused while the pipeline may still read it.
+	<-req.done
+	if req.err != nil {
+		return "", fmt.Errorf("append to %s: %w", req.key, req.err)
+	}
+	return req.id, nil
+}
+
+func (s *Store) appendOne(ctx context.Context, req *appendReq) (string, error) {
+	id, err := s.rdb.XAdd(ctx, req.args()).Result()
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "BACKLOG") {
-			return "", ErrBacklogFull
-		}
-		return "", fmt.Errorf("append to %s: %w", key, err)
+		return "", fmt.Errorf("append to %s: %w", req.key, err)
 	}
 	return id, nil
+}
+
+type appendReq struct {
+	key, src string
+	body     []byte
+	at       int64
+	id       string
+	err      error
+	done     chan struct{}
+}
+
+func (r *appendReq) args() *redis.XAddArgs {
+	return &redis.XAddArgs{Stream: r.key, Values: []any{"src", r.src, "body", r.body, "at", r.at}}
+}
+
+// maxAppendBatch bounds one pipeline, so one slow batch delays few callers.
+const maxAppendBatch = 128
+
+// RunAppender sends appends to Redis with workers pipelines in flight at
+// once, until ctx ends; after that each Append is its own round trip again.
+// Run it once per Store.
+func (s *Store) RunAppender(ctx context.Context, workers int) {
+	s.appending.Store(true)
+	defer close(s.appendStop)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			batch := make([]*appendReq, 0, maxAppendBatch)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case r := <-s.appends:
+					batch = append(batch[:0], r)
+				}
+			more:
+				for len(batch) < maxAppendBatch {
+					select {
+					case r := <-s.appends:
+						batch = append(batch, r)
+					default:
+						break more
+					}
+				}
+				s.appendBatch(batch)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (s *Store) appendBatch(batch []*appendReq) {
+	// Not the caller's context: a batch serves many callers, and once sent
+	// its outcome must be known to each of them.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(batch))
+	for i, r := range batch {
+		cmds[i] = pipe.XAdd(ctx, r.args())
+	}
+	pipe.Exec(ctx)
+	for i, r := range batch {
+		r.id, r.err = cmds[i].Result()
+		close(r.done)
+	}
+}
+
+// WatchBacklog checks the ingest shards' length every interval until ctx
+// ends, and makes Append refuse work while any shard is over IngestBacklog:
+// beyond it webhooks get 503 and the carriers retry later, rather than
+// Redis running out of memory. The cap is approximate by one interval of
+// traffic, which is what keeps the check off the request path.
+func (s *Store) WatchBacklog(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		full := false
+		for shard := range s.cfg.Shards {
+			n, err := s.rdb.XLen(ctx, s.IngestKey(shard)).Result()
+			if err == nil && n >= s.cfg.IngestBacklog {
+				full = true
+			}
+		}
+		s.backlogFull.Store(full)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // ApplyResult says what one Apply did.
@@ -173,7 +291,7 @@ type ApplyResult struct {
 	Cursors []string
 	// Outbox holds the shipment's changes not yet forwarded to the change
 	// stream: usually just this update's, plus any left by a crash.
-	Outbox []Change
+	Outbox []OutboxEntry
 }
 
 // Change is a recorded change of a shipment's state. Its ID is
@@ -192,8 +310,25 @@ type Change struct {
 	ETAChanged     bool   `json:"eta_changed"`
 	Cursor         string `json:"cursor"`
 	At             string `json:"at"`
-	version        string
-	raw            string
+}
+
+// OutboxEntry is a change waiting in a shipment's outbox. It is forwarded
+// as it was recorded, without being decoded on the way.
+type OutboxEntry struct {
+	ID         string
+	ShipmentID string
+	// JSON is the Change as the apply script recorded it.
+	JSON    string
+	version string
+}
+
+// Change decodes the entry.
+func (o OutboxEntry) Change() (Change, error) {
+	var c Change
+	if err := json.Unmarshal([]byte(o.JSON), &c); err != nil {
+		return c, fmt.Errorf("decode change %s: %w", o.ID, err)
+	}
+	return c, nil
 }
 
 // Apply merges one update into its shipment atomically.
@@ -300,13 +435,8 @@ func parseApply(id string, cmd *redis.Cmd) (ApplyResult, error) {
 	}
 	ob := asSlice(parts[6])
 	for i := 0; i+1 < len(ob); i += 2 {
-		var ch Change
-		raw := asString(ob[i+1])
-		if err := json.Unmarshal([]byte(raw), &ch); err != nil {
-			return ApplyResult{}, fmt.Errorf("decode outbox entry of %s: %w", id, err)
-		}
-		ch.version, ch.raw = asString(ob[i]), raw
-		r.Outbox = append(r.Outbox, ch)
+		v := asString(ob[i])
+		r.Outbox = append(r.Outbox, OutboxEntry{ID: id + ":" + v, ShipmentID: id, JSON: asString(ob[i+1]), version: v})
 	}
 	sort.Slice(r.Outbox, func(i, j int) bool { return asIntString(r.Outbox[i].version) < asIntString(r.Outbox[j].version) })
 	return r, nil
@@ -335,7 +465,7 @@ func asIntString(s string) int64 {
 // ForwardChanges appends outbox changes to the change stream and then
 // removes them from their outboxes. A crash in between forwards a change
 // twice, never zero times; consumers de-duplicate by Change.ID.
-func (s *Store) ForwardChanges(ctx context.Context, changes []Change) error {
+func (s *Store) ForwardChanges(ctx context.Context, changes []OutboxEntry) error {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -344,7 +474,7 @@ func (s *Store) ForwardChanges(ctx context.Context, changes []Change) error {
 		pipe.XAdd(ctx, &redis.XAddArgs{
 			Stream: s.ChangesKey(s.ShardOf(c.ShipmentID)),
 			MaxLen: s.cfg.ChangesMaxLen, Approx: true,
-			Values: []any{"id", c.ID, "change", c.raw},
+			Values: []any{"id", c.ID, "change", c.JSON},
 		})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

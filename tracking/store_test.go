@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -147,8 +148,12 @@ func TestStore_ChangesAreForwardedOnceFromTheOutbox(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(r.Outbox) != 1 || r.Outbox[0].To != StatusInTransit || r.Outbox[0].ETALatest != "2026-11-27" {
-				t.Fatalf("outbox = %+v, want one change to in_transit with the estimate", r.Outbox)
+			if len(r.Outbox) != 1 {
+				t.Fatalf("outbox = %+v, want one change", r.Outbox)
+			}
+			ch, err := r.Outbox[0].Change()
+			if err != nil || ch.ID != r.Outbox[0].ID || ch.From != StatusPending || ch.To != StatusInTransit || ch.ETALatest != "2026-11-27" || !ch.ETAChanged {
+				t.Fatalf("change = %+v (%v), want pending to in_transit with the estimate", ch, err)
 			}
 			// The processor crashed before forwarding: the repeat finds the
 			// change still in the outbox.
@@ -263,5 +268,56 @@ func TestOrderInput_Validate(t *testing.T) {
 				t.Errorf("invalid field = %q (%v), want %q", field, err, tt.field)
 			}
 		})
+	}
+}
+
+func TestStore_AppendBatchesConcurrentCallersAndRefusesWhenFull(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := realRedis.Client(t)
+	s := newTestStore(t, c)
+	s.cfg.Shards, s.cfg.IngestBacklog = 1, 500
+	done := make(chan struct{})
+	go func() { s.RunAppender(ctx, 2); close(done) }()
+
+	ids := make(chan string, 400)
+	errs := make(chan error, 400)
+	for i := range 400 {
+		go func() {
+			id, err := s.Append(ctx, "test", []byte(fmt.Sprint(i)), "", time.Now())
+			ids <- id
+			errs <- err
+		}()
+	}
+	seen := map[string]bool{}
+	for range 400 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[<-ids] = true
+	}
+	if n := c.XLen(ctx, s.IngestKey(0)).Val(); len(seen) != 400 || n != 400 {
+		t.Fatalf("%d distinct ids, %d entries; want 400 of each", len(seen), n)
+	}
+
+	for i := range 100 {
+		if _, err := s.Append(ctx, "test", []byte(fmt.Sprint(i)), "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go s.WatchBacklog(watchCtx, time.Millisecond)
+	waitFor(t, "the backlog to be seen as full", func() (bool, error) {
+		_, err := s.Append(ctx, "test", []byte("x"), "", time.Now())
+		return errors.Is(err, ErrBacklogFull), nil
+	})
+	stopWatch()
+
+	// After the appender stops, appends still work, one round trip each.
+	cancel()
+	<-done
+	s.backlogFull.Store(false)
+	if _, err := s.Append(context.Background(), "test", []byte("late"), "", time.Now()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -41,12 +40,13 @@ type event struct {
 // side would otherwise pin the shipment's status for good.
 func Parse(body []byte, now time.Time) (tracking.Update, error) {
 	var p payload
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&p); err != nil {
-		return tracking.Update{}, jsonError(err)
+	if len(bytes.TrimSpace(body)) == 0 {
+		return tracking.Update{}, fe("body", "is empty")
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return tracking.Update{}, &tracking.FieldError{Field: "body", Message: "has data after the JSON document"}
+	// Unmarshal, not a Decoder: it refuses anything after the document,
+	// and it is several times faster on the one-document bodies webhooks are.
+	if err := json.Unmarshal(body, &p); err != nil {
+		return tracking.Update{}, jsonError(err)
 	}
 	u := tracking.Update{
 		Carrier:           tracking.NormalizeCarrier(p.Carrier),
@@ -142,8 +142,6 @@ func jsonError(err error) error {
 			field = "body"
 		}
 		return fe(field, fmt.Sprintf("must be %s, not %s", typeName(typ.Type.Kind().String()), typ.Value))
-	case errors.Is(err, io.EOF):
-		return fe("body", "is empty")
 	default:
 		return fe("body", "malformed JSON: "+err.Error())
 	}

@@ -29,6 +29,7 @@ type Config struct {
 	IngestBacklog   int64
 	WebhookLimit    int
 	NoScanAfter     time.Duration
+	DebugAddr       string
 	LogLevel        slog.Level
 	LogJSON         bool
 }
@@ -97,6 +98,10 @@ func settings() []setting {
 		{"TRACKD_INGEST_BACKLOG", "1000000", "unprocessed webhooks per shard beyond which webhooks get 503", intSetting(1, 1<<40, func(c *Config, n int) { c.IngestBacklog = int64(n) })},
 		{"TRACKD_WEBHOOK_BODY_LIMIT", "1048576", "largest webhook body in bytes", intSetting(1024, 64<<20, func(c *Config, n int) { c.WebhookLimit = n })},
 		{"TRACKD_NO_SCAN_AFTER", "96h", "a shipment with no scan for this long is delayed", durationSetting(func(c *Config) *time.Duration { return &c.NoScanAfter })},
+		{"TRACKD_DEBUG_ADDR", "", "address for Go's pprof profiles (e.g. 127.0.0.1:6060); unset: off", func(c *Config, v string) error {
+			c.DebugAddr = v
+			return nil
+		}},
 		{"TRACKD_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"TRACKD_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
 			switch v {

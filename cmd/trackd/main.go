@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -130,11 +132,26 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 	}
 
+	if cfg.DebugAddr != "" {
+		// Profiles only, on their own listener: never on the public port.
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		srv := &http.Server{Addr: cfg.DebugAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { log.Warn("debug listener stopped", "err", srv.ListenAndServe()) }()
+		defer srv.Close()
+	}
+
 	var wg sync.WaitGroup
 	// Processors get their own context: on shutdown they stop after the web
 	// tier, so requests still in flight are accepted and then processed.
 	procCtx, stopProcessors := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopProcessors()
+	// Appends from all webhook requests share pipelines; they stop after
+	// the web tier, which needs them until its last request.
+	wg.Go(func() { store.RunAppender(procCtx, 4) })
+	wg.Go(func() { store.WatchBacklog(procCtx, time.Second) })
 	if cfg.Roles["ingest"] {
 		reg2 := carriers.NewRegistry()
 		reg2.Register("generic", generic.Decoder{})

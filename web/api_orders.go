@@ -21,6 +21,9 @@ type orderView struct {
 
 // putOrder creates an order, or updates the one with the same number.
 func (s *Server) putOrder(c *fiber.Ctx) error {
+	if len(c.Body()) > s.cfg.APIBodyLimit {
+		return httpError(fiber.StatusRequestEntityTooLarge, "request body too large")
+	}
 	var in tracking.OrderInput
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err

@@ -90,9 +90,13 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s := &Server{cfg: cfg, deps: deps,
 		verifier: generic.Verifier{Secrets: cfg.GenericSecrets, Tolerance: cfg.SignatureTolerance}}
 	app := fiber.New(fiber.Config{
-		AppName:               "trackd",
-		ErrorHandler:          errorHandler(deps.Log),
-		BodyLimit:             max(cfg.WebhookBodyLimit, cfg.APIBodyLimit),
+		AppName:      "trackd",
+		ErrorHandler: errorHandler(deps.Log),
+		// Fiber cuts a body over its limit by closing the connection, which
+		// most clients see as a reset, not as the 413. The handlers enforce
+		// the real limits and answer 413 with a reason; this outer limit,
+		// four times larger, only bounds memory against abuse.
+		BodyLimit:             4 * max(cfg.WebhookBodyLimit, cfg.APIBodyLimit),
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,

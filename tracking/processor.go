@@ -50,7 +50,7 @@ func DefaultProcessorConfig(name string) ProcessorConfig {
 		Group:         "processors",
 		Name:          name,
 		Batch:         256,
-		Block:         2 * time.Second,
+		Block:         time.Second, // also bounds how long shutdown waits for a read
 		ClaimIdle:     30 * time.Second,
 		ClaimEvery:    5 * time.Second,
 		MaxDeliveries: 10,

@@ -14,24 +14,27 @@ import (
 
 // Config is everything trackd reads from its environment.
 type Config struct {
-	Addr            string
-	PublicURL       string
-	RedisURL        string
-	RedisClusterURL string
-	Roles           map[string]bool
-	BootstrapAPIKey string
-	GenericSecrets  []string
-	Demo            bool
-	KeyPrefix       string
-	Shards          int
-	RetainFinished  time.Duration
-	RetainIdle      time.Duration
-	IngestBacklog   int64
-	WebhookLimit    int
-	NoScanAfter     time.Duration
-	DebugAddr       string
-	LogLevel        slog.Level
-	LogJSON         bool
+	Addr      string
+	PublicURL string
+	// publicURLFromAddr says PublicURL was derived from Addr, so it follows
+	// the port actually bound when Addr asks for any (":0").
+	publicURLFromAddr bool
+	RedisURL          string
+	RedisClusterURL   string
+	Roles             map[string]bool
+	BootstrapAPIKey   string
+	GenericSecrets    []string
+	Demo              bool
+	KeyPrefix         string
+	Shards            int
+	RetainFinished    time.Duration
+	RetainIdle        time.Duration
+	IngestBacklog     int64
+	WebhookLimit      int
+	NoScanAfter       time.Duration
+	DebugAddr         string
+	LogLevel          slog.Level
+	LogJSON           bool
 }
 
 // allRoles are the parts of trackd a node can run.
@@ -208,6 +211,7 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 			host = "localhost" + host
 		}
 		c.PublicURL = "http://" + host
+		c.publicURLFromAddr = true
 	}
 	if c.RedisURL != "" && c.RedisClusterURL != "" {
 		return c, errors.New("REDIS_URL and REDIS_CLUSTER_URL are both set; set one")

@@ -63,6 +63,16 @@ func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// publicHost is the host:port shoppers use when no public URL is set: the
+// configured host (localhost when none) with the port actually bound.
+func publicHost(addr string, bound *net.TCPAddr) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(bound.Port))
+}
+
 // connectRedis returns the configured Redis, or starts the embedded one.
 func connectRedis(cfg Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	switch {
@@ -178,6 +188,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	var addr string
 	webErr := make(chan error, 1)
 	if cfg.Roles["web"] {
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		addr = ln.Addr().String()
+		if cfg.publicURLFromAddr {
+			cfg.PublicURL = "http://" + publicHost(cfg.Addr, ln.Addr().(*net.TCPAddr))
+		}
 		wcfg := web.DefaultConfig()
 		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
 		for _, s := range cfg.GenericSecrets {
@@ -188,13 +206,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {
+			ln.Close()
 			return err
 		}
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-		}
-		addr = ln.Addr().String()
 		app = a
 		go func() { webErr <- a.Listener(ln) }()
 		log.Info("trackd listening", "addr", addr, "public_url", cfg.PublicURL)

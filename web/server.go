@@ -44,6 +44,11 @@ type Config struct {
 	SignatureTolerance time.Duration
 	// NoScanAfter marks a shipment delayed when no scan came for this long.
 	NoScanAfter time.Duration
+	// RejectsPerSecond and RejectBurst limit rejected webhooks per client
+	// address: a sender with a broken signer gets a burst of clear errors,
+	// then 429s, instead of unlimited work on our side.
+	RejectsPerSecond float64
+	RejectBurst      int
 }
 
 // DefaultConfig returns the defaults.
@@ -54,6 +59,8 @@ func DefaultConfig() Config {
 		APIBodyLimit:       1 << 20,
 		SignatureTolerance: generic.DefaultTolerance,
 		NoScanAfter:        96 * time.Hour, // four days without a scan is worth a look
+		RejectsPerSecond:   5,
+		RejectBurst:        50,
 	}
 }
 
@@ -73,6 +80,7 @@ type Server struct {
 	cfg      Config
 	deps     Deps
 	verifier generic.Verifier
+	rejects  *rejectLimiter
 }
 
 // New returns the Fiber app serving every route.
@@ -88,7 +96,8 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	s := &Server{cfg: cfg, deps: deps,
-		verifier: generic.Verifier{Secrets: cfg.GenericSecrets, Tolerance: cfg.SignatureTolerance}}
+		verifier: generic.Verifier{Secrets: cfg.GenericSecrets, Tolerance: cfg.SignatureTolerance},
+		rejects:  newRejectLimiter(cfg.RejectsPerSecond, cfg.RejectBurst)}
 	app := fiber.New(fiber.Config{
 		AppName:      "trackd",
 		ErrorHandler: errorHandler(deps.Log),

@@ -15,8 +15,16 @@ func (s *Server) genericWebhook(c *fiber.Ctx) error {
 	const src = "generic"
 	m := s.deps.Metrics
 	now := s.deps.Now()
+	ip := c.IP()
+	if s.rejects.blocked(ip, now) {
+		m.webhooks.WithLabelValues(src, "rate_limited").Inc()
+		return &Error{Status: fiber.StatusTooManyRequests, Message: "too many rejected requests from this address; retry later", RetryAfter: 10}
+	}
 	reject := func(reason string, err *Error) error {
 		m.webhooks.WithLabelValues(src, reason).Inc()
+		if reason != "unavailable" {
+			s.rejects.reject(ip, now)
+		}
 		return err
 	}
 	body := c.Body()

@@ -219,3 +219,26 @@ func TestShutdown_UnderLoadLosesNothingAccepted(t *testing.T) {
 	}
 	t.Logf("%d webhooks accepted before shutdown, all applied", n)
 }
+
+func TestGenericWebhook_RepeatedRejectionsAreRateLimited(t *testing.T) {
+	in := start(t, map[string]string{"REDIS_URL": "redis://" + sharedRedis.Addr, "TRACKD_KEY_PREFIX": redistest.Prefix(t)})
+	var codes []int
+	for range 60 {
+		req, _ := http.NewRequest(http.MethodPost, in.base+"/webhooks/generic", bytes.NewReader(validBody))
+		req.Header.Set(generic.SignatureHeader, "t=1,v1=00")
+		code, _ := do(t, req)
+		codes = append(codes, code)
+	}
+	if codes[0] != http.StatusUnauthorized || codes[len(codes)-1] != http.StatusTooManyRequests {
+		t.Fatalf("answers to 60 bad signatures: first %d, last %d; want 401 then 429", codes[0], codes[len(codes)-1])
+	}
+	req, _ := http.NewRequest(http.MethodPost, in.base+"/webhooks/generic", bytes.NewReader(validBody))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("while limited: %d with Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}

@@ -234,3 +234,15 @@ func (s *Store) OrderByToken(ctx context.Context, token string) (Order, error) {
 	}
 	return s.Order(ctx, id)
 }
+
+// OrderByNumber returns the order with the retailer's order number.
+func (s *Store) OrderByNumber(ctx context.Context, number string) (Order, error) {
+	id, err := s.rdb.Get(ctx, s.orderNumberKey(strings.TrimSpace(number))).Result()
+	if errors.Is(err, redis.Nil) {
+		return Order{}, fmt.Errorf("order number: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("read order number: %w", err)
+	}
+	return s.Order(ctx, id)
+}

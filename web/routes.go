@@ -14,6 +14,10 @@ func (s *Server) routes(app *fiber.App) {
 
 	app.Post("/webhooks/generic", s.genericWebhook)
 
+	s.liveRoutes(app)
+	s.trackingPageRoutes(app)
+	s.lookupRoutes(app)
+
 	api := app.Group("/api/v1")
 	api.Post("/orders", s.requireKey(ScopeWrite), s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)

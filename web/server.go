@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/trackd/trackd/carriers/generic"
 	"github.com/trackd/trackd/tracking"
 )
@@ -21,7 +22,10 @@ type Store interface {
 	Append(ctx context.Context, src string, body []byte, shardKey string, at time.Time) (string, error)
 	PutOrder(ctx context.Context, in tracking.OrderInput, now time.Time) (tracking.Order, bool, error)
 	Order(ctx context.Context, id string) (tracking.Order, error)
+	OrderByToken(ctx context.Context, token string) (tracking.Order, error)
+	OrderByNumber(ctx context.Context, number string) (tracking.Order, error)
 	Shipment(ctx context.Context, id string, withEvents bool) (*tracking.Shipment, error)
+	EventsAfter(ctx context.Context, id, cursor string) ([]tracking.Event, error)
 }
 
 // Keys looks up API keys.
@@ -49,6 +53,20 @@ type Config struct {
 	// then 429s, instead of unlimited work on our side.
 	RejectsPerSecond float64
 	RejectBurst      int
+	// KeyPrefix starts the web tier's own Redis keys (rate limits).
+	KeyPrefix string
+	// Brand is how the shopper's pages look.
+	Brand Brand
+}
+
+// Brand is the retailer's look on the shopper's pages.
+type Brand struct {
+	Name string
+	// LogoURL is an absolute URL or a path; empty shows the name instead.
+	LogoURL string
+	// Color and AccentColor are CSS hex colours (#rrggbb).
+	Color       string
+	AccentColor string
 }
 
 // DefaultConfig returns the defaults.
@@ -61,13 +79,17 @@ func DefaultConfig() Config {
 		NoScanAfter:        96 * time.Hour, // four days without a scan is worth a look
 		RejectsPerSecond:   5,
 		RejectBurst:        50,
+		KeyPrefix:          "trackd:",
+		Brand:              Brand{Name: "trackd", Color: "#1f4e79", AccentColor: "#2e7d32"},
 	}
 }
 
 // Deps are the web tier's collaborators.
 type Deps struct {
-	Store    Store
-	Keys     Keys
+	Store Store
+	Keys  Keys
+	// Redis is for state the web nodes share: rate limits, live fan-out.
+	Redis    redis.UniversalClient
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics
@@ -85,8 +107,8 @@ type Server struct {
 
 // New returns the Fiber app serving every route.
 func New(cfg Config, deps Deps) (*fiber.App, error) {
-	if deps.Store == nil || deps.Keys == nil || deps.Ready == nil || deps.Registry == nil || deps.Log == nil {
-		return nil, errors.New("web: Store, Keys, Ready, Registry and Log are required")
+	if deps.Store == nil || deps.Keys == nil || deps.Redis == nil || deps.Ready == nil || deps.Registry == nil || deps.Log == nil {
+		return nil, errors.New("web: Store, Keys, Redis, Ready, Registry and Log are required")
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = NewMetrics(deps.Registry)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trackd/trackd/web"
 )
 
 // Config is everything trackd reads from its environment.
@@ -33,6 +35,7 @@ type Config struct {
 	WebhookLimit      int
 	NoScanAfter       time.Duration
 	DebugAddr         string
+	Brand             web.Brand
 	LogLevel          slog.Level
 	LogJSON           bool
 }
@@ -101,6 +104,16 @@ func settings() []setting {
 		{"TRACKD_INGEST_BACKLOG", "1000000", "unprocessed webhooks per shard beyond which webhooks get 503", intSetting(1, 1<<40, func(c *Config, n int) { c.IngestBacklog = int64(n) })},
 		{"TRACKD_WEBHOOK_BODY_LIMIT", "1048576", "largest webhook body in bytes", intSetting(1024, 64<<20, func(c *Config, n int) { c.WebhookLimit = n })},
 		{"TRACKD_NO_SCAN_AFTER", "96h", "a shipment with no scan for this long is delayed", durationSetting(func(c *Config) *time.Duration { return &c.NoScanAfter })},
+		{"TRACKD_BRAND_NAME", "trackd", "the store's name on the shopper's pages", func(c *Config, v string) error {
+			c.Brand.Name = v
+			return nil
+		}},
+		{"TRACKD_BRAND_LOGO_URL", "", "the store's logo (URL or path); unset shows the name", func(c *Config, v string) error {
+			c.Brand.LogoURL = v
+			return nil
+		}},
+		{"TRACKD_BRAND_COLOR", "#1f4e79", "main colour of the pages, #rrggbb", colorSetting(func(c *Config) *string { return &c.Brand.Color })},
+		{"TRACKD_BRAND_ACCENT_COLOR", "#2e7d32", "accent colour (progress, links), #rrggbb", colorSetting(func(c *Config) *string { return &c.Brand.AccentColor })},
 		{"TRACKD_DEBUG_ADDR", "", "address for Go's pprof profiles (e.g. 127.0.0.1:6060); unset: off", func(c *Config, v string) error {
 			c.DebugAddr = v
 			return nil
@@ -114,6 +127,17 @@ func settings() []setting {
 			}
 			return errors.New("must be text or json")
 		}},
+	}
+}
+
+// colorSetting accepts #rrggbb only: the value goes into the pages' CSS.
+func colorSetting(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if len(v) != 7 || v[0] != '#' || strings.Trim(v[1:], "0123456789abcdefABCDEF") != "" {
+			return fmt.Errorf("%q is not a colour like #1f4e79", v)
+		}
+		*field(c) = v
+		return nil
 	}
 }
 

@@ -198,11 +198,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 		wcfg := web.DefaultConfig()
 		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
+		wcfg.KeyPrefix, wcfg.Brand = cfg.KeyPrefix, cfg.Brand
 		for _, s := range cfg.GenericSecrets {
 			wcfg.GenericSecrets = append(wcfg.GenericSecrets, []byte(s))
 		}
 		a, err := web.New(wcfg, web.Deps{
-			Store: store, Keys: keys, Registry: reg, Log: log,
+			Store: store, Keys: keys, Redis: rdb, Registry: reg, Log: log,
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {

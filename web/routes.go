@@ -1,9 +1,14 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/compress"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/trackd/trackd/static"
 )
 
 // routes lists every route trackd serves.
@@ -14,6 +19,9 @@ func (s *Server) routes(app *fiber.App) {
 
 	app.Post("/webhooks/generic", s.genericWebhook)
 
+	// Pages and assets are compressed; webhooks and the API are small and
+	// answered before this middleware would matter.
+	app.Use("/static", compress.New(), filesystem.New(filesystem.Config{Root: http.FS(static.Files), MaxAge: 3600}))
 	s.liveRoutes(app)
 	s.trackingPageRoutes(app)
 	s.lookupRoutes(app)

@@ -1,0 +1,1 @@
+// Live updates for the tracking page (filled in with the live hub).

@@ -331,6 +331,8 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 	}
 
 	var changes []OutboxEntry
+	var live []string
+	seenLive := map[string]bool{}
 	seenChange := map[string]bool{}
 	var dead []DeadLetter
 	applied := p.now()
@@ -342,6 +344,10 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 				continue
 			}
 			r := results[ui]
+			if r.New > 0 && !seenLive[r.ShipmentID] {
+				seenLive[r.ShipmentID] = true
+				live = append(live, r.ShipmentID)
+			}
 			p.metrics.events.WithLabelValues("new").Add(float64(r.New))
 			p.metrics.events.WithLabelValues("duplicate").Add(float64(r.Duplicates))
 			for _, c := range r.Outbox {
@@ -361,7 +367,7 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 			p.metrics.lag.Observe(applied.Sub(e.at).Seconds())
 		}
 	}
-	if err := p.store.ForwardChanges(ctx, changes); err != nil {
+	if err := p.store.forward(ctx, changes, live); err != nil {
 		return err
 	}
 	if err := p.store.AddDeadLetters(ctx, dead); err != nil {

@@ -1,7 +1,10 @@
 package tracking
 
 import (
+	"cmp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -70,6 +73,11 @@ func NewPublicOrder(o Order, shipments map[string]*Shipment) PublicOrder {
 			for _, e := range slices.Backward(sh.Events) {
 				e.Raw = nil
 				ps.Events = append(ps.Events, e)
+				// The state and the history are two reads; the cursor must
+				// cover every event shown, or a live client would get one twice.
+				if CompareCursors(e.Cursor, ps.Cursor) > 0 {
+					ps.Cursor = e.Cursor
+				}
 			}
 		}
 		v.Shipments = append(v.Shipments, ps)
@@ -80,6 +88,27 @@ func NewPublicOrder(o Order, shipments map[string]*Shipment) PublicOrder {
 		}
 	}
 	return v
+}
+
+// CompareCursors orders two stream ids ("<ms>-<seq>"); an empty or
+// malformed id sorts first.
+func CompareCursors(a, b string) int {
+	am, as := splitCursor(a)
+	bm, bs := splitCursor(b)
+	if c := cmp.Compare(am, bm); c != 0 {
+		return c
+	}
+	return cmp.Compare(as, bs)
+}
+
+func splitCursor(c string) (uint64, uint64) {
+	ms, seq, _ := strings.Cut(c, "-")
+	m, err1 := strconv.ParseUint(ms, 10, 64)
+	s, err2 := strconv.ParseUint(seq, 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0
+	}
+	return m, s
 }
 
 // LiveEvent is the message a live client gets for each new event

@@ -37,3 +37,22 @@ func TestNewPublicOrder_SplitAndPartialFulfillment(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareCursors(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"1-0", "1-0", 0},
+		{"1-1", "1-0", 1},
+		{"9-0", "10-0", -1},
+		{"1795640186037-2", "1795640186037-10", -1},
+		{"", "0-0", 0},
+		{"garbage", "1-0", -1},
+	}
+	for _, tt := range tests {
+		if got := CompareCursors(tt.a, tt.b); got != tt.want {
+			t.Errorf("CompareCursors(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

@@ -466,10 +466,34 @@ func asIntString(s string) int64 {
 // removes them from their outboxes. A crash in between forwards a change
 // twice, never zero times; consumers de-duplicate by Change.ID.
 func (s *Store) ForwardChanges(ctx context.Context, changes []OutboxEntry) error {
-	if len(changes) == 0 {
+	return s.forward(ctx, changes, nil)
+}
+
+// LiveChannel is the pub/sub channel that says shipment id has new events.
+// Messages carry nothing else: subscribers read what is new from the
+// shipment's stream, so a lost message delays an update, never loses one.
+func (s *Store) LiveChannel(id string) string { return s.cfg.Prefix + "live:{" + id + "}" }
+
+// ShipmentFromLiveChannel is the inverse of LiveChannel.
+func (s *Store) ShipmentFromLiveChannel(ch string) (string, bool) {
+	rest, ok := strings.CutPrefix(ch, s.cfg.Prefix+"live:{")
+	if !ok || !strings.HasSuffix(rest, "}") {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, "}"), true
+}
+
+// forward appends changes to the change stream and announces shipments with
+// new events on their live channels, in one round trip, then clears the
+// forwarded changes from their outboxes.
+func (s *Store) forward(ctx context.Context, changes []OutboxEntry, live []string) error {
+	if len(changes) == 0 && len(live) == 0 {
 		return nil
 	}
 	pipe := s.rdb.Pipeline()
+	for _, id := range live {
+		pipe.Publish(ctx, s.LiveChannel(id), "1")
+	}
 	for _, c := range changes {
 		pipe.XAdd(ctx, &redis.XAddArgs{
 			Stream: s.ChangesKey(s.ShardOf(c.ShipmentID)),
@@ -479,6 +503,9 @@ func (s *Store) ForwardChanges(ctx context.Context, changes []OutboxEntry) error
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("append %d changes: %w", len(changes), err)
+	}
+	if len(changes) == 0 {
+		return nil
 	}
 	pipe = s.rdb.Pipeline()
 	for _, c := range changes {
@@ -522,6 +549,19 @@ func (s *Store) Shipment(ctx context.Context, id string, withEvents bool) (*Ship
 		SortEvents(sh.Events)
 	}
 	return sh, nil
+}
+
+// LastCursor returns the stream id of a shipment's newest stored event, or
+// "0-0" when it has none.
+func (s *Store) LastCursor(ctx context.Context, id string) (string, error) {
+	msgs, err := s.rdb.XRevRangeN(ctx, s.shipmentKeys(id)[1], "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("last cursor of %s: %w", id, err)
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
 }
 
 // EventsAfter returns a shipment's events stored after cursor (exclusive),

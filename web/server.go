@@ -89,7 +89,9 @@ type Deps struct {
 	Store Store
 	Keys  Keys
 	// Redis is for state the web nodes share: rate limits, live fan-out.
-	Redis    redis.UniversalClient
+	Redis redis.UniversalClient
+	// Hub fans live updates out; nil disables them on this node.
+	Hub      *Hub
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics

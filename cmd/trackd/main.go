@@ -186,6 +186,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		ShutdownWithTimeout(time.Duration) error
 	}
 	var addr string
+	var hub *web.Hub
 	webErr := make(chan error, 1)
 	if cfg.Roles["web"] {
 		ln, err := net.Listen("tcp", cfg.Addr)
@@ -202,8 +203,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		for _, s := range cfg.GenericSecrets {
 			wcfg.GenericSecrets = append(wcfg.GenericSecrets, []byte(s))
 		}
+		hcfg := web.DefaultHubConfig()
+		hcfg.NoScanAfter = cfg.NoScanAfter
+		hub = web.NewHub(hcfg, rdb, store, store, reg, log.With("role", "live"))
+		wg.Go(func() { hub.Run(procCtx) })
 		a, err := web.New(wcfg, web.Deps{
-			Store: store, Keys: keys, Redis: rdb, Registry: reg, Log: log,
+			Store: store, Keys: keys, Redis: rdb, Hub: hub, Registry: reg, Log: log,
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {
@@ -240,6 +245,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		return fmt.Errorf("web server: %w", err)
 	}
 	deadline := time.Now().Add(shutdownBudget)
+	if hub != nil {
+		// Live clients are told "going away" and reconnect to another node.
+		hub.Close()
+	}
 	if app != nil {
 		// Stop accepting, and let requests in flight finish: their webhooks
 		// are durably appended before the processors stop.

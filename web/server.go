@@ -55,6 +55,10 @@ type Config struct {
 	RejectBurst      int
 	// KeyPrefix starts the web tier's own Redis keys (rate limits).
 	KeyPrefix string
+	// TrustedProxies are the addresses (IPs or CIDRs) of load balancers
+	// whose X-Forwarded-For names the client. Without them every client
+	// behind a balancer shares the balancer's rate limits.
+	TrustedProxies []string
 	// Brand is how the shopper's pages look.
 	Brand Brand
 }
@@ -107,6 +111,13 @@ type Server struct {
 	rejects  *rejectLimiter
 }
 
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
+}
+
 // New returns the Fiber app serving every route.
 func New(cfg Config, deps Deps) (*fiber.App, error) {
 	if deps.Store == nil || deps.Keys == nil || deps.Redis == nil || deps.Ready == nil || deps.Registry == nil || deps.Log == nil {
@@ -129,11 +140,14 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		// most clients see as a reset, not as the 413. The handlers enforce
 		// the real limits and answer 413 with a reason; this outer limit,
 		// four times larger, only bounds memory against abuse.
-		BodyLimit:             4 * max(cfg.WebhookBodyLimit, cfg.APIBodyLimit),
-		DisableStartupMessage: true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		BodyLimit:               4 * max(cfg.WebhookBodyLimit, cfg.APIBodyLimit),
+		DisableStartupMessage:   true,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		EnableTrustedProxyCheck: len(cfg.TrustedProxies) > 0,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 	})
 	app.Use(recover.New())
 	s.routes(app)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ type Config struct {
 	NoScanAfter       time.Duration
 	DebugAddr         string
 	Brand             web.Brand
+	TrustedProxies    []string
 	LogLevel          slog.Level
 	LogJSON           bool
 }
@@ -114,6 +116,19 @@ func settings() []setting {
 		}},
 		{"TRACKD_BRAND_COLOR", "#1f4e79", "main colour of the pages, #rrggbb", colorSetting(func(c *Config) *string { return &c.Brand.Color })},
 		{"TRACKD_BRAND_ACCENT_COLOR", "#2e7d32", "accent colour (progress, links), #rrggbb", colorSetting(func(c *Config) *string { return &c.Brand.AccentColor })},
+		{"TRACKD_TRUSTED_PROXIES", "", "comma-separated IPs or CIDRs of load balancers whose X-Forwarded-For is believed", func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for p := range strings.SplitSeq(v, ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+					return fmt.Errorf("%q is not an IP address or CIDR", p)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		}},
 		{"TRACKD_DEBUG_ADDR", "", "address for Go's pprof profiles (e.g. 127.0.0.1:6060); unset: off", func(c *Config, v string) error {
 			c.DebugAddr = v
 			return nil

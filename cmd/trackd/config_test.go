@@ -25,6 +25,8 @@ func TestRun_BadConfigurationExitsWithTwo(t *testing.T) {
 		{"both redis URLs", map[string]string{"REDIS_URL": "redis://a:1", "REDIS_CLUSTER_URL": "redis://b:1"}, nil, "REDIS_CLUSTER_URL"},
 		{"bad flag value overrides a good variable", map[string]string{"TRACKD_SHARDS": "4"}, []string{"--trackd-shards", "-1"}, "TRACKD_SHARDS"},
 		{"unknown flag", nil, []string{"--no-such-flag"}, "no-such-flag"},
+		{"bad trusted proxy", map[string]string{"TRACKD_TRUSTED_PROXIES": "10.0.0.0/8,balancer"}, nil, "TRACKD_TRUSTED_PROXIES"},
+		{"bad brand colour", map[string]string{"TRACKD_BRAND_COLOR": "red;}body{display:none"}, nil, "TRACKD_BRAND_COLOR"},
 		{"bad log level", map[string]string{"TRACKD_LOG_LEVEL": "loud"}, nil, "TRACKD_LOG_LEVEL"},
 	}
 	for _, tt := range tests {

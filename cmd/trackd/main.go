@@ -199,7 +199,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 		wcfg := web.DefaultConfig()
 		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
-		wcfg.KeyPrefix, wcfg.Brand = cfg.KeyPrefix, cfg.Brand
+		wcfg.KeyPrefix, wcfg.Brand, wcfg.TrustedProxies = cfg.KeyPrefix, cfg.Brand, cfg.TrustedProxies
 		for _, s := range cfg.GenericSecrets {
 			wcfg.GenericSecrets = append(wcfg.GenericSecrets, []byte(s))
 		}

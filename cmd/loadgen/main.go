@@ -8,6 +8,13 @@
 // Prometheus endpoint until the backlog drains.
 //
 //	loadgen -mode ingest -target http://127.0.0.1:8080 -rate 10000 -duration 60s
+//
+// Mode "fanout" registers orders, holds many WebSocket clients on their
+// tracking pages (DESIGN.md, "Live messages"), possibly in several worker
+// processes, posts webhooks for the orders and checks that every client got
+// every event exactly once, and how soon (fanout.go).
+//
+//	loadgen -mode fanout -target http://127.0.0.1:8080 -clients 18000 -orders 100 -rate 1000 -duration 60s
 package main
 
 import (
@@ -41,6 +48,11 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == fanoutWorkerArg {
+		// A worker process of -mode fanout, started by its parent: not a
+		// command for people, so not in the usage.
+		os.Exit(fanoutWorkerMain(os.Stdin, os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := realMain(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
@@ -98,11 +110,28 @@ type config struct {
 	JSON       bool
 	Out        string
 
+	// -mode fanout
+	Nodes              []string // trackd base URLs, without a trailing slash
+	Clients            int      // WebSocket clients in total
+	Orders             int      // orders they are spread over, one shipment each
+	Procs              int      // worker processes holding the clients
+	APIKey             string
+	Origin             string // Origin header of every client; "" = the node's base URL
+	ConnectConcurrency int    // dials in flight at once, over all workers
+
 	ScrapeEvery    time.Duration // metrics scrape and progress tick
 	ProgressEvery  time.Duration // one progress line per this much time
 	DrainTimeout   time.Duration // how long to wait after the run for the backlog to reach 0
 	RequestTimeout time.Duration
 	Progress       io.Writer
+
+	// -mode fanout knobs
+	ConnectTimeout      time.Duration // one client's dial, handshake and snapshot
+	StragglerWait       time.Duration // after the last send, for deliveries still on their way
+	WorkerProgressEvery time.Duration // how often a worker reports its delivered count
+	StopTimeout         time.Duration // for workers to close their clients and answer
+	WorkerCommand       []string      // argv of a worker process; nil = this executable
+	WorkerEnv           []string      // added to a worker process's environment
 }
 
 func defaultConfig() config {
@@ -112,6 +141,11 @@ func defaultConfig() config {
 		DrainTimeout:   30 * time.Second,
 		RequestTimeout: 10 * time.Second,
 		Progress:       io.Discard,
+
+		ConnectTimeout:      15 * time.Second,
+		StragglerWait:       10 * time.Second,
+		WorkerProgressEvery: 100 * time.Millisecond,
+		StopTimeout:         60 * time.Second,
 	}
 }
 
@@ -119,24 +153,33 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var secret, metrics string
+	var secret, metrics, nodes string
 	fs.StringVar(&cfg.Mode, "mode", "ingest", "what to load: "+strings.Join(modeNames(), ", "))
 	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "trackd's base URL")
 	fs.StringVar(&secret, "secret", "", "generic webhook secret (default $TRACKD_GENERIC_WEBHOOK_SECRET)")
-	fs.Float64Var(&cfg.Rate, "rate", 10000, "target webhooks per second in total; 0 = as fast as possible")
+	fs.Float64Var(&cfg.Rate, "rate", 10000, "target webhooks per second in total; 0 = as fast as possible (ingest only; fanout's default is 1000)")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long to send")
 	fs.IntVar(&cfg.Senders, "senders", 64, "concurrent senders, each with a keep-alive connection")
-	fs.IntVar(&cfg.Shipments, "shipments", 5000, "distinct tracking numbers")
-	fs.StringVar(&cfg.Carrier, "carrier", "ups", "carrier named in every webhook")
-	fs.StringVar(&metrics, "metrics", "", `trackd's Prometheus endpoint (default <target>/metrics; "off" = do not scrape)`)
+	fs.IntVar(&cfg.Shipments, "shipments", 5000, "distinct tracking numbers (ingest)")
+	fs.StringVar(&cfg.Carrier, "carrier", "ups", "carrier named in every webhook (and, for fanout, every shipment)")
+	fs.StringVar(&metrics, "metrics", "", `trackd's Prometheus endpoint (default <target>/metrics; fanout scrapes <node>/metrics; "off" = do not scrape)`)
 	fs.BoolVar(&cfg.JSON, "json", false, "also print the report as JSON on stdout (the text report then goes to stderr)")
 	fs.StringVar(&cfg.Out, "out", "", "append the report as a markdown table row to this file")
+	fs.StringVar(&nodes, "nodes", "", "fanout: comma-separated base URLs of trackd nodes; clients and webhooks go round-robin over them (default -target)")
+	fs.IntVar(&cfg.Clients, "clients", 1000, "fanout: WebSocket clients in total")
+	fs.IntVar(&cfg.Orders, "orders", 100, "fanout: orders (one shipment each) the clients are spread over")
+	fs.IntVar(&cfg.Procs, "procs", 0, fmt.Sprintf("fanout: worker processes holding the clients (default ceil(clients/%d))", clientsPerProc))
+	fs.StringVar(&cfg.APIKey, "api-key", "", "fanout: API key that registers the orders on the first node (default $TRACKD_BOOTSTRAP_API_KEY)")
+	fs.StringVar(&cfg.Origin, "origin", "", "fanout: Origin header of the clients, which trackd checks against its TRACKD_PUBLIC_URL (default each node's base URL)")
+	fs.IntVar(&cfg.ConnectConcurrency, "connect-concurrency", 500, "fanout: WebSocket dials in flight at once, in total")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if secret == "" {
 		secret = getenv("TRACKD_GENERIC_WEBHOOK_SECRET")
 	}
@@ -145,6 +188,27 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return cfg, err
 	}
 	cfg.MetricsURL = metricsURL(cfg.Target, metrics)
+	if cfg.Mode == "fanout" {
+		if !set["rate"] {
+			cfg.Rate = defaultFanoutRate
+		}
+		if !set["procs"] {
+			cfg.Procs = max(1, (cfg.Clients+clientsPerProc-1)/clientsPerProc)
+		}
+		if cfg.APIKey == "" {
+			cfg.APIKey = getenv("TRACKD_BOOTSTRAP_API_KEY")
+		}
+		if nodes == "" {
+			nodes = cfg.Target
+		}
+		for n := range strings.SplitSeq(nodes, ",") {
+			n = strings.TrimRight(strings.TrimSpace(n), "/")
+			if err := checkNode(n); err != nil {
+				return cfg, err
+			}
+			cfg.Nodes = append(cfg.Nodes, n)
+		}
+	}
 	return cfg, nil
 }
 
@@ -176,13 +240,21 @@ type mode struct {
 	run      func(context.Context, config) (report, error)
 }
 
-func modeNames() []string { return []string{"ingest"} }
+func modeNames() []string { return []string{"ingest", "fanout"} }
 
 func lookupMode(name string) (mode, bool) {
 	switch name {
 	case "ingest":
 		return mode{validate: validateIngest, run: func(ctx context.Context, cfg config) (report, error) {
 			r, err := runIngest(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return r, nil
+		}}, true
+	case "fanout":
+		return mode{validate: validateFanout, run: func(ctx context.Context, cfg config) (report, error) {
+			r, err := runFanout(ctx, cfg)
 			if err != nil {
 				return nil, err
 			}

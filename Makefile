@@ -15,13 +15,18 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## deps: what the tests need from Debian (redis-server)
+## deps: what the tests need from Debian (redis-server, chromium)
 deps:
-	@command -v redis-server >/dev/null 2>&1 || { \
-		echo "installing redis-server"; \
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	@redis-server --version
+	@chromium --version
 
 ## test: every test, against real redis-server processes the tests start
 test: deps

@@ -87,18 +87,18 @@ func (s *Server) startLive(ctx context.Context, transport string, req liveReques
 	}
 	cursors := req.cursors
 	if len(cursors) == 0 {
-		v, err := s.publicOrder(ctx, req.order)
+		snap, err := s.snapshot(ctx, req.order)
 		if err != nil {
 			cl.disconnect()
 			return nil, err
 		}
-		b, err := json.Marshal(liveSnapshot{Type: "snapshot", PublicOrder: v})
+		b, err := json.Marshal(snap)
 		if err != nil {
 			cl.disconnect()
 			return nil, err
 		}
 		cl.queue(b)
-		for _, sh := range v.Shipments {
+		for _, sh := range snap.Shipments {
 			cursors[sh.ID] = sh.Cursor
 		}
 	}
@@ -107,12 +107,6 @@ func (s *Server) startLive(ctx context.Context, transport string, req liveReques
 		return nil, err
 	}
 	return cl, nil
-}
-
-// liveSnapshot is the first live message: the whole public order.
-type liveSnapshot struct {
-	Type string `json:"type"`
-	tracking.PublicOrder
 }
 
 func (s *Server) liveWebSocket(c *fiber.Ctx) error {

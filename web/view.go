@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 
 	"github.com/trackd/trackd/tracking"
 )
@@ -13,6 +14,9 @@ func (s *Server) publicOrder(ctx context.Context, o tracking.Order) (tracking.Pu
 	now := s.deps.Now()
 	for _, c := range o.Shipments {
 		sh, err := s.deps.Store.Shipment(ctx, c.ID, true)
+		if errors.Is(err, tracking.ErrNotFound) {
+			continue // past its retention: shown as registered, without history
+		}
 		if err != nil {
 			return tracking.PublicOrder{}, storeError(err)
 		}

@@ -26,7 +26,14 @@ type liveMsg struct {
 
 // orderWithOneShipment registers an order and returns its token and shipment id.
 func (in *instance) orderWithOneShipment(number, tracking string) (token, shipmentID string) {
+	token, shipmentID, _ = in.registerOrder(number, tracking)
+	return token, shipmentID
+}
+
+// registerOrder registers an order with one shipment of one item.
+func (in *instance) registerOrder(number, tracking string) (token, shipmentID, orderID string) {
 	var o struct {
+		ID          string `json:"id"`
 		TrackingURL string `json:"tracking_url"`
 		Shipments   []struct {
 			ID string `json:"id"`
@@ -39,7 +46,7 @@ func (in *instance) orderWithOneShipment(number, tracking string) (token, shipme
 	if code != http.StatusCreated {
 		in.t.Fatalf("register order: %d", code)
 	}
-	return o.TrackingURL[strings.LastIndex(o.TrackingURL, "/")+1:], o.Shipments[0].ID
+	return o.TrackingURL[strings.LastIndex(o.TrackingURL, "/")+1:], o.Shipments[0].ID, o.ID
 }
 
 func (in *instance) dial(path string) *websocket.Conn {

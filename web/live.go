@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -113,6 +114,9 @@ func (s *Server) liveWebSocket(c *fiber.Ctx) error {
 	if !fws.IsWebSocketUpgrade(c) {
 		return httpError(fiber.StatusUpgradeRequired, "this endpoint speaks WebSocket; use /events for Server-Sent Events")
 	}
+	if !s.sameOrigin(c) {
+		return httpError(fiber.StatusForbidden, "cross-origin WebSocket refused")
+	}
 	req, err := s.parseLiveRequest(c)
 	if err != nil {
 		return err
@@ -135,9 +139,21 @@ func (s *Server) liveWebSocket(c *fiber.Ctx) error {
 		serveWebSocket(conn, cl, hub.cfg)
 	}, fws.Config{
 		HandshakeTimeout: 10 * time.Second,
-		// The page and its socket share an origin; anything else is refused.
-		Origins: []string{s.cfg.PublicURL},
+		Origins:          []string{"*"}, // checked by sameOrigin
 	})(c)
+}
+
+// sameOrigin refuses WebSockets opened by other sites' pages (browsers send
+// cookies and credentials along, and no CORS applies to WebSockets). A
+// browser's Origin must be the public URL or the host it asked; clients
+// that are not browsers send no Origin.
+func (s *Server) sameOrigin(c *fiber.Ctx) bool {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" || origin == s.cfg.PublicURL {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && u.Host == c.Hostname()
 }
 
 // serveWebSocket pumps queued messages to the socket and reads only to

@@ -223,3 +223,13 @@ func TestLive_BadRequestsAreRefusedBeforeUpgrading(t *testing.T) {
 		}
 	}
 }
+
+func TestLive_OtherSitesCannotOpenTheSocket(t *testing.T) {
+	in := start(t, map[string]string{"REDIS_URL": "redis://" + sharedRedis.Addr, "TRACKD_KEY_PREFIX": redistest.Prefix(t)})
+	token, _ := in.orderWithOneShipment("R-LIVE-6", "1ZLIVE6")
+	url := "ws" + strings.TrimPrefix(in.base, "http") + "/t/" + token + "/ws"
+	_, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"https://evil.example"}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a socket from another origin: err %v, response %v; want 403", err, resp)
+	}
+}

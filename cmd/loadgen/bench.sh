@@ -4,10 +4,18 @@
 # the figures with the commands and the machine into docs/BENCHMARKS.md.
 #
 #   BENCH_RATES="2000 4000 10000" BENCH_DURATION=60s BENCH_SENDERS=32 make bench
+#   BENCH_SECTIONS="fanout" BENCH_FANOUT_CLIENTS=18000 BENCH_FANOUT_RATE=1000 make bench
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+sections=${BENCH_SECTIONS:-"ingest fanout page"}
 rates=${BENCH_RATES:-"2000 4000 6000 10000"}
+fanout_clients=${BENCH_FANOUT_CLIENTS:-18000}
+fanout_orders=${BENCH_FANOUT_ORDERS:-100}
+fanout_rate=${BENCH_FANOUT_RATE:-1000}
+fanout_duration=${BENCH_FANOUT_DURATION:-30s}
+page_rate=${BENCH_PAGE_RATE:-1000}
+page_duration=${BENCH_PAGE_DURATION:-30s}
 duration=${BENCH_DURATION:-60s}
 senders=${BENCH_SENDERS:-32}
 out=docs/BENCHMARKS.md
@@ -41,26 +49,56 @@ redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly yes --appen
 pids+=($!)
 wait_until redis-server redis-cli -p "$rport" ping
 
-tport=$(free_port 18080)
 secret=bench-secret-$RANDOM$RANDOM
-REDIS_URL=redis://127.0.0.1:$rport TRACKD_ADDR=127.0.0.1:$tport TRACKD_GENERIC_WEBHOOK_SECRET=$secret \
-	TRACKD_LOG_LEVEL=warn "$work/trackd" >"$work/trackd.log" 2>&1 &
-pids+=($!)
-wait_until trackd curl -fsS "http://127.0.0.1:$tport/readyz"
+apikey=bench-key-$RANDOM$RANDOM$RANDOM
+# start_trackd PORT [ENV...]: a fresh trackd (all roles) on the bench Redis.
+start_trackd() {
+	local port=$1; shift
+	env REDIS_URL=redis://127.0.0.1:$rport TRACKD_ADDR=127.0.0.1:$port TRACKD_GENERIC_WEBHOOK_SECRET=$secret \
+		TRACKD_BOOTSTRAP_API_KEY=$apikey TRACKD_LOG_LEVEL=warn "$@" "$work/trackd" >>"$work/trackd.log" 2>&1 &
+	pids+=($!)
+	wait_until trackd curl -fsS "http://127.0.0.1:$port/readyz"
+}
 
 : >"$work/table.md"
 : >"$work/reports.txt"
-for rate in $rates; do
-	cmd="loadgen -mode ingest -rate $rate -duration $duration -senders $senders"
-	echo "bench: $cmd" >&2
+: >"$work/fanout.md"
+: >"$work/fanout.txt"
+: >"$work/page.md"
+: >"$work/page.txt"
+run_loadgen() { # report-file table-file args...
+	local report=$1 table=$2; shift 2
+	echo "bench: loadgen $*" >&2
 	{
-		echo "\$ $cmd"
-		"$work/loadgen" -mode ingest -target "http://127.0.0.1:$tport" -secret "$secret" -rate "$rate" \
-			-duration "$duration" -senders "$senders" -out "$work/table.md" 2>&1 | grep -v '^loadgen: ' || true
+		echo "\$ loadgen $*"
+		"$work/loadgen" "$@" -secret "$secret" -api-key "$apikey" -out "$table" 2>&1 | grep -v '^loadgen: ' || true
 		echo
-	} >>"$work/reports.txt"
-done
-redis-cli -p "$rport" info memory | grep -E '^used_memory_human' >"$work/redis-mem.txt" || true
+	} >>"$report"
+}
+
+if [[ " $sections " == *" ingest "* ]]; then
+	tport=$(free_port 18080)
+	start_trackd "$tport"
+	for rate in $rates; do
+		run_loadgen "$work/reports.txt" "$work/table.md" -mode ingest -target "http://127.0.0.1:$tport" \
+			-rate "$rate" -duration "$duration" -senders "$senders"
+	done
+	redis-cli -p "$rport" info memory | grep -E '^used_memory_human' >"$work/redis-mem.txt" || true
+fi
+if [[ " $sections " == *" fanout "* ]]; then
+	# A trackd started for this, so its memory before the clients is a
+	# fresh process's.
+	fport=$(free_port 19080)
+	start_trackd "$fport"
+	run_loadgen "$work/fanout.txt" "$work/fanout.md" -mode fanout -target "http://127.0.0.1:$fport" \
+		-clients "$fanout_clients" -orders "$fanout_orders" -rate "$fanout_rate" -duration "$fanout_duration"
+fi
+if [[ " $sections " == *" page "* ]]; then
+	pport=$(free_port 20080)
+	start_trackd "$pport"
+	run_loadgen "$work/page.txt" "$work/page.md" -mode page -target "http://127.0.0.1:$pport" \
+		-rate "$page_rate" -duration "$page_duration"
+fi
 
 echo "bench: go test -bench" >&2
 go test -run '^$' -bench . -benchmem -count 1 ./... 2>&1 | grep -E '^(Benchmark|goos|goarch|cpu|pkg)' >"$work/gobench.txt"
@@ -98,6 +136,30 @@ mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 	cat "$work/reports.txt"
 	echo '```'
 	echo "</details>"
+	echo
+	echo "## Live fan-out: WebSocket clients on one node"
+	echo
+	echo "Command: \`loadgen -mode fanout -clients $fanout_clients -orders $fanout_orders -rate $fanout_rate -duration $fanout_duration\`"
+	echo "against a freshly started trackd (all roles). Each event reaches every client watching its order"
+	echo "($((fanout_clients / fanout_orders)) per order), so the node sends $((fanout_clients / fanout_orders * fanout_rate)) messages/s. Latency is from the webhook's send"
+	echo "to the client's receipt; memory is the node's RSS growth over the connected, idle clients."
+	echo
+	cat "$work/fanout.md"
+	echo
+	echo '```'
+	cat "$work/fanout.txt"
+	echo '```'
+	echo
+	echo "## Tracking page"
+	echo
+	echo "Command: \`loadgen -mode page -rate $page_rate -duration $page_duration\`: GET /t/{token} (gzip) of an order with"
+	echo "20 scans, at a fixed rate."
+	echo
+	cat "$work/page.md"
+	echo
+	echo '```'
+	cat "$work/page.txt"
+	echo '```'
 	echo
 	echo "## Go benchmarks"
 	echo

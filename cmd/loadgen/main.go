@@ -119,6 +119,9 @@ type config struct {
 	Origin             string // Origin header of every client; "" = the node's base URL
 	ConnectConcurrency int    // dials in flight at once, over all workers
 
+	// -mode page
+	PagePath string // path to GET on Target; "" = register an order and GET its tracking page
+
 	ScrapeEvery    time.Duration // metrics scrape and progress tick
 	ProgressEvery  time.Duration // one progress line per this much time
 	DrainTimeout   time.Duration // how long to wait after the run for the backlog to reach 0
@@ -157,11 +160,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&cfg.Mode, "mode", "ingest", "what to load: "+strings.Join(modeNames(), ", "))
 	fs.StringVar(&cfg.Target, "target", "http://127.0.0.1:8080", "trackd's base URL")
 	fs.StringVar(&secret, "secret", "", "generic webhook secret (default $TRACKD_GENERIC_WEBHOOK_SECRET)")
-	fs.Float64Var(&cfg.Rate, "rate", 10000, "target webhooks per second in total; 0 = as fast as possible (ingest only; fanout's default is 1000)")
+	fs.Float64Var(&cfg.Rate, "rate", 10000, "target webhooks (page: page requests) per second in total; 0 = as fast as possible (ingest only; fanout's and page's default is 1000)")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long to send")
-	fs.IntVar(&cfg.Senders, "senders", 64, "concurrent senders, each with a keep-alive connection")
+	fs.IntVar(&cfg.Senders, "senders", 64, "concurrent senders, each with a keep-alive connection (page's default is 32)")
 	fs.IntVar(&cfg.Shipments, "shipments", 5000, "distinct tracking numbers (ingest)")
-	fs.StringVar(&cfg.Carrier, "carrier", "ups", "carrier named in every webhook (and, for fanout, every shipment)")
+	fs.StringVar(&cfg.Carrier, "carrier", "ups", "carrier named in every webhook (and, for fanout and page, every shipment)")
 	fs.StringVar(&metrics, "metrics", "", `trackd's Prometheus endpoint (default <target>/metrics; fanout scrapes <node>/metrics; "off" = do not scrape)`)
 	fs.BoolVar(&cfg.JSON, "json", false, "also print the report as JSON on stdout (the text report then goes to stderr)")
 	fs.StringVar(&cfg.Out, "out", "", "append the report as a markdown table row to this file")
@@ -169,9 +172,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&cfg.Clients, "clients", 1000, "fanout: WebSocket clients in total")
 	fs.IntVar(&cfg.Orders, "orders", 100, "fanout: orders (one shipment each) the clients are spread over")
 	fs.IntVar(&cfg.Procs, "procs", 0, fmt.Sprintf("fanout: worker processes holding the clients (default ceil(clients/%d))", clientsPerProc))
-	fs.StringVar(&cfg.APIKey, "api-key", "", "fanout: API key that registers the orders on the first node (default $TRACKD_BOOTSTRAP_API_KEY)")
+	fs.StringVar(&cfg.APIKey, "api-key", "", "fanout, page: API key that registers the orders (fanout: on the first node; default $TRACKD_BOOTSTRAP_API_KEY)")
 	fs.StringVar(&cfg.Origin, "origin", "", "fanout: Origin header of the clients, which trackd checks against its TRACKD_PUBLIC_URL (default each node's base URL)")
 	fs.IntVar(&cfg.ConnectConcurrency, "connect-concurrency", 500, "fanout: WebSocket dials in flight at once, in total")
+	fs.StringVar(&cfg.PagePath, "path", "", "page: path to GET on -target, such as /t/<token> (default: register an order with a 20-event timeline and GET its tracking page)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -188,6 +192,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return cfg, err
 	}
 	cfg.MetricsURL = metricsURL(cfg.Target, metrics)
+	if cfg.Mode == "page" {
+		applyPageDefaults(&cfg, set, getenv)
+	}
 	if cfg.Mode == "fanout" {
 		if !set["rate"] {
 			cfg.Rate = defaultFanoutRate
@@ -240,7 +247,7 @@ type mode struct {
 	run      func(context.Context, config) (report, error)
 }
 
-func modeNames() []string { return []string{"ingest", "fanout"} }
+func modeNames() []string { return []string{"ingest", "fanout", "page"} }
 
 func lookupMode(name string) (mode, bool) {
 	switch name {
@@ -255,6 +262,14 @@ func lookupMode(name string) (mode, bool) {
 	case "fanout":
 		return mode{validate: validateFanout, run: func(ctx context.Context, cfg config) (report, error) {
 			r, err := runFanout(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return r, nil
+		}}, true
+	case "page":
+		return mode{validate: validatePage, run: func(ctx context.Context, cfg config) (report, error) {
+			r, err := runPage(ctx, cfg)
 			if err != nil {
 				return nil, err
 			}

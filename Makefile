@@ -26,7 +26,7 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@redis-server --version
-	@chromium --version
+	@chromium --version 2>/dev/null
 
 ## test: every test, against real redis-server processes the tests start
 test: deps

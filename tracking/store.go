@@ -564,6 +564,26 @@ func (s *Store) LastCursor(ctx context.Context, id string) (string, error) {
 	return msgs[0].ID, nil
 }
 
+// LastCursors is LastCursor for many shipments in one round trip.
+func (s *Store) LastCursors(ctx context.Context, ids []string) ([]string, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.XRevRangeN(ctx, s.shipmentKeys(id)[1], "+", "-", 1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("last cursors of %d shipments: %w", len(ids), err)
+	}
+	out := make([]string, len(ids))
+	for i, c := range cmds {
+		out[i] = "0-0"
+		if msgs := c.Val(); len(msgs) > 0 {
+			out[i] = msgs[0].ID
+		}
+	}
+	return out, nil
+}
+
 // EventsAfter returns a shipment's events stored after cursor (exclusive),
 // in the order they were stored: what a reconnecting client has missed.
 func (s *Store) EventsAfter(ctx context.Context, id, cursor string) ([]Event, error) {

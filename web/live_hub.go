@@ -21,6 +21,7 @@ type LiveSource interface {
 	LiveChannel(id string) string
 	ShipmentFromLiveChannel(ch string) (string, bool)
 	LastCursor(ctx context.Context, id string) (string, error)
+	LastCursors(ctx context.Context, ids []string) ([]string, error)
 }
 
 // HubConfig tunes the live fan-out.
@@ -39,7 +40,9 @@ type HubConfig struct {
 	IdleTimeout time.Duration
 	// Resync is how often every watched shipment is checked for events
 	// even without a notification: pub/sub is at-most-once, so a lost
-	// notification delays an update by at most this long.
+	// notification delays an update by at most this long. The check is
+	// spread over the interval in small pipelined batches, so thousands of
+	// watched shipments never cost a burst.
 	Resync time.Duration
 	// NoScanAfter is used to derive "delayed" for each message.
 	NoScanAfter time.Duration
@@ -95,6 +98,8 @@ type watch struct {
 	mu      sync.Mutex
 	last    string // newest cursor fanned out
 	clients map[*liveClient]struct{}
+	// fanned is last, readable without mu by the resync.
+	fanned atomic.Pointer[string]
 
 	running atomic.Bool
 	dirty   atomic.Bool
@@ -120,8 +125,7 @@ func NewHub(cfg HubConfig, rdb redis.UniversalClient, src LiveSource, store Stor
 // Run delivers notifications until ctx ends.
 func (h *Hub) Run(ctx context.Context) {
 	msgs := h.ps.Channel(redis.WithChannelSize(4096))
-	resync := time.NewTicker(h.cfg.Resync)
-	defer resync.Stop()
+	go h.resync(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -134,14 +138,55 @@ func (h *Hub) Run(ctx context.Context) {
 			if id, ok := h.src.ShipmentFromLiveChannel(m.Channel); ok {
 				h.kick(id)
 			}
-		case <-resync.C:
+		}
+	}
+}
+
+// resyncSlices is how many batches one Resync interval is split into.
+const resyncSlices = 50
+
+// resync compares every watched shipment's newest stored event with the
+// newest one fanned out, a slice of them at a time, and kicks those behind.
+func (h *Hub) resync(ctx context.Context) {
+	tick := time.NewTicker(h.cfg.Resync / resyncSlices)
+	defer tick.Stop()
+	var pending []string
+	perTick := 1
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if len(pending) == 0 {
 			h.mu.Lock()
-			ids := make([]string, 0, len(h.watches))
 			for id := range h.watches {
-				ids = append(ids, id)
+				pending = append(pending, id)
 			}
 			h.mu.Unlock()
-			for _, id := range ids {
+			perTick = min(max(1, (len(pending)+resyncSlices-1)/resyncSlices), 1000)
+		}
+		n := min(len(pending), perTick)
+		batch := pending[:n]
+		pending = pending[n:]
+		if len(batch) == 0 {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lasts, err := h.src.LastCursors(lctx, batch)
+		cancel()
+		if err != nil {
+			h.log.Debug("live resync", "err", err)
+			continue
+		}
+		for i, id := range batch {
+			h.mu.Lock()
+			w := h.watches[id]
+			h.mu.Unlock()
+			if w == nil {
+				continue
+			}
+			if f := w.fanned.Load(); f == nil || tracking.CompareCursors(lasts[i], *f) > 0 {
 				h.kick(id)
 			}
 		}
@@ -208,6 +253,7 @@ func (h *Hub) fanout(w *watch) {
 	}
 	if last != "" {
 		w.last = last
+		w.fanned.Store(&last)
 	}
 }
 
@@ -268,6 +314,7 @@ func (h *Hub) acquire(ctx context.Context, id string) (*watch, error) {
 		return nil, err
 	}
 	w := &watch{id: id, refs: 1, last: last, clients: map[*liveClient]struct{}{}}
+	w.fanned.Store(&last)
 	h.watches[id] = w
 	return w, nil
 }

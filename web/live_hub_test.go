@@ -141,3 +141,41 @@ func hubWaitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestHub_ALostNotificationIsCaughtByTheResync(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	cfg := tracking.DefaultStoreConfig()
+	cfg.Prefix = redistest.Prefix(t)
+	store, _ := tracking.NewStore(rdb, cfg)
+	hcfg := DefaultHubConfig()
+	hcfg.Resync = 100 * time.Millisecond
+	hub := NewHub(hcfg, rdb, store, store, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go hub.Run(ctx)
+	id := tracking.ShipmentID("ups", "1ZLOST")
+	c, err := hub.connect(ctx, "test", []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.disconnect()
+	if err := c.attach(ctx, map[string]string{id: "0-0"}); err != nil {
+		t.Fatal(err)
+	}
+	// Applied without any notification, as if pub/sub had dropped it.
+	at := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	r, err := store.Apply(ctx, tracking.Update{Carrier: "ups", TrackingNumber: "1ZLOST", ReceivedAt: at,
+		Events: []tracking.Event{{ID: "a", Status: tracking.StatusInTransit, OccurredAt: at, OccurredAtLocal: at}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-c.send:
+		if m.cursor != r.Cursors[0] {
+			t.Errorf("got %s, want %s", m.cursor, r.Cursors[0])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an event without a notification never reached the client")
+	}
+}

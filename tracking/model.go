@@ -42,7 +42,11 @@ type Event struct {
 	// at the scan's location.
 	OccurredAt      time.Time `json:"occurred_at"`
 	OccurredAtLocal time.Time `json:"occurred_at_local"`
-	Location        Location  `json:"location,omitzero"`
+	// OffsetUnknown marks an event whose carrier gave a local time without
+	// an offset, at a place whose zone trackd could not tell: the time is
+	// then read as UTC, and may be off by the place's offset.
+	OffsetUnknown bool     `json:"offset_unknown,omitempty"`
+	Location      Location `json:"location,omitzero"`
 	// Raw is the carrier's own payload for this event, kept beside the
 	// normalized form so a mapping mistake can be corrected later.
 	Raw json.RawMessage `json:"raw,omitempty"`

@@ -18,6 +18,7 @@ func (s *Server) routes(app *fiber.App) {
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
 
 	app.Post("/webhooks/generic", s.genericWebhook)
+	app.Post("/webhooks/:slug", s.carrierWebhook)
 
 	// Pages and assets are compressed; webhooks and the API are small and
 	// answered before this middleware would matter.
@@ -30,6 +31,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/orders", s.requireKey(ScopeWrite), s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
+	api.Get("/carriers", s.requireKey(ScopeRead), s.listCarriers)
+	api.Post("/carriers/detect", s.requireKey(ScopeRead), s.detectCarrier)
 	api.Use(func(c *fiber.Ctx) error { return httpError(fiber.StatusNotFound, "no such API route") })
 
 	app.Use(func(c *fiber.Ctx) error { return httpError(fiber.StatusNotFound, "not found") })

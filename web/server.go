@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/carriers/generic"
 	"github.com/trackd/trackd/tracking"
 )
@@ -26,6 +27,12 @@ type Store interface {
 	OrderByNumber(ctx context.Context, number string) (tracking.Order, error)
 	Shipment(ctx context.Context, id string, withEvents bool) (*tracking.Shipment, error)
 	EventsAfter(ctx context.Context, id, cursor string) ([]tracking.Event, error)
+}
+
+// Adapters finds carrier adapters.
+type Adapters interface {
+	Adapter(slug string) (carriers.Adapter, bool)
+	Adapters() []carriers.Adapter
 }
 
 // Keys looks up API keys.
@@ -95,7 +102,10 @@ type Deps struct {
 	// Redis is for state the web nodes share: rate limits, live fan-out.
 	Redis redis.UniversalClient
 	// Hub fans live updates out; nil disables them on this node.
-	Hub      *Hub
+	Hub *Hub
+	// Adapters verify carriers' webhooks (POST /webhooks/{slug}); nil
+	// leaves only /webhooks/generic.
+	Adapters Adapters
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics

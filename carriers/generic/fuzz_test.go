@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 
 		// The processors parse the same body again with a zero now; what
 		// the edge accepted they must accept too, with the same result.
-		us, err := Decoder{}.Decode(b)
+		us, err := Adapter{}.ParseWebhook(b)
 		if err != nil {
 			t.Fatalf("Parse accepted %q but Decode refused it: %v", b, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -157,13 +158,30 @@ func typeName(k string) string {
 	return "a " + k
 }
 
-// Decoder decodes generic messages on the processors' side. The edge has
-// validated them already; a message that fails here (a format change between
-// versions, say) is dead-lettered with the reason.
-type Decoder struct{}
+// Adapter is the generic format as a carriers.Adapter: the processors
+// decode it through the registry like any carrier's. The edge validates it
+// before accepting it (web), so a message that fails here (a format change
+// between versions, say) is dead-lettered with the reason.
+type Adapter struct {
+	Verifier Verifier
+}
 
-// Decode implements carriers.Parser.
-func (Decoder) Decode(body []byte) ([]tracking.Update, error) {
+// Slug implements carriers.Adapter.
+func (Adapter) Slug() string { return "generic" }
+
+// Name implements carriers.Adapter.
+func (Adapter) Name() string { return "trackd generic format" }
+
+// VerifyWebhook implements carriers.Adapter.
+func (a Adapter) VerifyWebhook(r carriers.WebhookRequest) error {
+	if err := a.Verifier.Verify(r.Header(SignatureHeader), r.Body, r.Now); err != nil {
+		return fmt.Errorf("%w: %w", carriers.ErrUnauthenticated, err)
+	}
+	return nil
+}
+
+// ParseWebhook implements carriers.Adapter.
+func (Adapter) ParseWebhook(body []byte) ([]tracking.Update, error) {
 	u, err := Parse(body, time.Time{})
 	if err != nil {
 		return nil, err

@@ -329,9 +329,9 @@ func TestParse_Invalid(t *testing.T) {
 	}
 }
 
-func TestDecoderDecode_OneUpdate(t *testing.T) {
+func TestAdapterParseWebhook_OneUpdate(t *testing.T) {
 	b := body(t, func(p obj) { ev(p, 0)["occurred_at"] = "2030-01-01T00:00:00Z" })
-	us, err := Decoder{}.Decode(b)
+	us, err := Adapter{}.ParseWebhook(b)
 	if err != nil {
 		t.Fatalf("Decode = %v", err)
 	}
@@ -347,8 +347,8 @@ func TestDecoderDecode_OneUpdate(t *testing.T) {
 	}
 }
 
-func TestDecoderDecode_Invalid(t *testing.T) {
-	us, err := Decoder{}.Decode([]byte(`{"carrier":"ups"}`))
+func TestAdapterParseWebhook_Invalid(t *testing.T) {
+	us, err := Adapter{}.ParseWebhook([]byte(`{"carrier":"ups"}`))
 	var fe *tracking.FieldError
 	if !errors.As(err, &fe) || fe.Field != "tracking_number" {
 		t.Fatalf("Decode error = %v, want a FieldError on tracking_number", err)

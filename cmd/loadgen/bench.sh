@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 sections=${BENCH_SECTIONS:-"ingest fanout page"}
 rates=${BENCH_RATES:-"2000 4000 6000 10000"}
 fanout_clients=${BENCH_FANOUT_CLIENTS:-18000}
-fanout_orders=${BENCH_FANOUT_ORDERS:-100}
+fanout_orders=${BENCH_FANOUT_ORDERS:-9000} # two viewers per order, as tracking pages have
 fanout_rate=${BENCH_FANOUT_RATE:-1000}
 fanout_duration=${BENCH_FANOUT_DURATION:-30s}
 page_rate=${BENCH_PAGE_RATE:-1000}

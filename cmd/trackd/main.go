@@ -162,12 +162,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	// the web tier, which needs them until its last request.
 	wg.Go(func() { store.RunAppender(procCtx, 4) })
 	wg.Go(func() { store.WatchBacklog(procCtx, time.Second) })
+	var secrets [][]byte
+	for _, s := range cfg.GenericSecrets {
+		secrets = append(secrets, []byte(s))
+	}
+	adapters := carriers.NewRegistry(generic.Adapter{Verifier: generic.Verifier{Secrets: secrets}})
 	if cfg.Roles["ingest"] {
-		reg2 := carriers.NewRegistry()
-		reg2.Register("generic", generic.Decoder{})
 		host, _ := os.Hostname()
 		pcfg := tracking.DefaultProcessorConfig(host + "-" + strconv.Itoa(os.Getpid()))
-		proc := tracking.NewProcessor(store, reg2, pcfg, log.With("role", "ingest"), tracking.NewProcessorMetrics(reg))
+		proc := tracking.NewProcessor(store, adapters, pcfg, log.With("role", "ingest"), tracking.NewProcessorMetrics(reg))
 		wg.Go(func() {
 			if err := proc.Run(procCtx); err != nil {
 				log.Error("processor stopped", "err", err)
@@ -200,15 +203,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wcfg := web.DefaultConfig()
 		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
 		wcfg.KeyPrefix, wcfg.Brand, wcfg.TrustedProxies = cfg.KeyPrefix, cfg.Brand, cfg.TrustedProxies
-		for _, s := range cfg.GenericSecrets {
-			wcfg.GenericSecrets = append(wcfg.GenericSecrets, []byte(s))
-		}
+		wcfg.GenericSecrets = secrets
 		hcfg := web.DefaultHubConfig()
 		hcfg.NoScanAfter = cfg.NoScanAfter
 		hub = web.NewHub(hcfg, rdb, store, store, reg, log.With("role", "live"))
 		wg.Go(func() { hub.Run(procCtx) })
 		a, err := web.New(wcfg, web.Deps{
-			Store: store, Keys: keys, Redis: rdb, Hub: hub, Registry: reg, Log: log,
+			Store: store, Keys: keys, Redis: rdb, Hub: hub, Adapters: adapters, Registry: reg, Log: log,
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -89,6 +90,31 @@ type Update struct {
 	Events            []Event
 	// ReceivedAt is when trackd accepted the message.
 	ReceivedAt time.Time
+}
+
+// Validate checks what the store relies on, so a faulty adapter's output
+// is dead-lettered instead of stored under a meaningless shipment.
+func (u Update) Validate() error {
+	switch {
+	case NormalizeCarrier(u.Carrier) == "":
+		return errors.New("no carrier")
+	case NormalizeTrackingNumber(u.TrackingNumber) == "":
+		return errors.New("no tracking number")
+	}
+	if u.EstimatedDelivery != "" {
+		if err := ParseETA(u.EstimatedDelivery); err != nil {
+			return err
+		}
+	}
+	for i, e := range u.Events {
+		switch {
+		case !e.Status.Valid():
+			return fmt.Errorf("event %d: unknown status %q", i, e.Status)
+		case e.OccurredAt.IsZero():
+			return fmt.Errorf("event %d: no time", i)
+		}
+	}
+	return nil
 }
 
 // ShipmentID is the id of the shipment for a carrier and tracking number.

@@ -212,7 +212,7 @@ func (p *Processor) read(ctx context.Context, key, consumer, from string) (int, 
 	if len(res) == 0 || len(res[0].Messages) == 0 {
 		return 0, nil
 	}
-	return len(res[0].Messages), p.handle(ctx, key, res[0].Messages, from != ">")
+	return len(res[0].Messages), p.handle(ctx, key, consumer, res[0].Messages, from != ">")
 }
 
 // claim takes over entries another consumer left pending for ClaimIdle.
@@ -228,7 +228,7 @@ func (p *Processor) claim(ctx context.Context, key, consumer string) error {
 		}
 		if len(msgs) > 0 {
 			p.log.Info("reclaimed pending ingest entries", "stream", key, "count", len(msgs))
-			if err := p.handle(ctx, key, msgs, true); err != nil {
+			if err := p.handle(ctx, key, consumer, msgs, true); err != nil {
 				return err
 			}
 		}
@@ -240,9 +240,12 @@ func (p *Processor) claim(ctx context.Context, key, consumer string) error {
 }
 
 // deliveries returns how often each of msgs has been delivered.
-func (p *Processor) deliveries(ctx context.Context, key string, msgs []redis.XMessage) (map[string]int64, error) {
+func (p *Processor) deliveries(ctx context.Context, key, consumer string, msgs []redis.XMessage) (map[string]int64, error) {
+	// msgs are this consumer's now, in id order: its pending entries in
+	// their range are exactly them.
 	pend, err := p.store.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
-		Stream: key, Group: p.cfg.Group, Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)) * 2,
+		Stream: key, Group: p.cfg.Group, Consumer: consumer,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(len(msgs)),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("pending on %s: %w", key, err)
@@ -274,7 +277,7 @@ type entry struct {
 
 // handle processes one batch and acknowledges it. It finishes a batch it
 // has started even when ctx is cancelled (shutdown), within FinishTimeout.
-func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMessage, redelivered bool) error {
+func (p *Processor) handle(parent context.Context, key, consumer string, msgs []redis.XMessage, redelivered bool) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), p.cfg.FinishTimeout)
 	defer cancel()
 
@@ -283,7 +286,7 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 		// Delivery counts cost a round trip, and only matter for entries
 		// delivered before: those claimed, or re-read after a restart.
 		var err error
-		if counts, err = p.deliveries(ctx, key, msgs); err != nil {
+		if counts, err = p.deliveries(ctx, key, consumer, msgs); err != nil {
 			return err
 		}
 	}
@@ -305,6 +308,10 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 			us, err := p.decode(e.src, []byte(body))
 			if err != nil {
 				e.reason = err.Error()
+				break
+			}
+			if err := validateAll(us); err != nil {
+				e.reason = fmt.Sprintf("%s adapter produced an invalid update: %v", e.src, err)
 				break
 			}
 			for _, u := range us {
@@ -374,6 +381,15 @@ func (p *Processor) handle(parent context.Context, key string, msgs []redis.XMes
 		return err
 	}
 	return p.store.Ack(ctx, key, p.cfg.Group, msgs)
+}
+
+func validateAll(us []Update) error {
+	for _, u := range us {
+		if err := u.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // decode runs the decoder, turning a panic on hostile input into a reason.

@@ -245,3 +245,24 @@ func TestProcessor_PoisonEntryIsDeadLetteredAfterMaxDeliveries(t *testing.T) {
 		t.Fatalf("dead letters = %v (%v), want the poison entry with its delivery count", dead, err)
 	}
 }
+
+func TestProcessor_AnAdaptersInvalidUpdateIsDeadLettered(t *testing.T) {
+	c := realRedis.Client(t)
+	s := newTestStore(t, c)
+	s.cfg.Shards = 1
+	ctx := context.Background()
+	now := time.Now()
+	bad, _ := json.Marshal(Update{Carrier: "ups", TrackingNumber: "  ", Events: []Event{
+		{ID: "a", Status: StatusInTransit, OccurredAt: now, OccurredAtLocal: now}}})
+	if _, err := s.Append(ctx, "test", bad, "", now); err != nil {
+		t.Fatal(err)
+	}
+	runUntilDrained(t, s, testProcessorConfig("p"))
+	dead, err := c.XRange(ctx, s.DeadLetterKey(0), "-", "+").Result()
+	if err != nil || len(dead) != 1 || !strings.Contains(dead[0].Values["reason"].(string), "no tracking number") {
+		t.Fatalf("dead letters = %v (%v), want the update without a tracking number", dead, err)
+	}
+	if keys := c.Keys(ctx, s.cfg.Prefix+"{s_*").Val(); len(keys) != 0 {
+		t.Errorf("an invalid update created shipment keys %v", keys)
+	}
+}

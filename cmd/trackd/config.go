@@ -38,8 +38,20 @@ type Config struct {
 	DebugAddr         string
 	Brand             web.Brand
 	TrustedProxies    []string
-	LogLevel          slog.Level
-	LogJSON           bool
+	// AdapterEnv holds the carrier adapters' settings by variable name
+	// (TRACKD_<SLUG>_...); each adapter reads its own.
+	AdapterEnv map[string]string
+	LogLevel   slog.Level
+	LogJSON    bool
+}
+
+// adapterSettings are the carrier adapters' variables: the webhook secret
+// (for Shippo, the token its webhook URL carries), the API key, and the
+// API's base URL (configurable so tests and proxies can stand in).
+var adapterSettings = []string{
+	"TRACKD_AFTERSHIP_WEBHOOK_SECRET", "TRACKD_AFTERSHIP_API_KEY", "TRACKD_AFTERSHIP_BASE_URL",
+	"TRACKD_EASYPOST_WEBHOOK_SECRET", "TRACKD_EASYPOST_API_KEY", "TRACKD_EASYPOST_BASE_URL",
+	"TRACKD_SHIPPO_WEBHOOK_SECRET", "TRACKD_SHIPPO_API_KEY", "TRACKD_SHIPPO_BASE_URL",
 }
 
 // allRoles are the parts of trackd a node can run.
@@ -54,7 +66,11 @@ type setting struct {
 // settings lists every variable trackd reads. The flag of each is its name
 // in lower-case kebab form: REDIS_URL is --redis-url.
 func settings() []setting {
-	return []setting{
+	var adapters []setting
+	for _, env := range adapterSettings {
+		adapters = append(adapters, adapterSetting(env))
+	}
+	return append(adapters, []setting{
 		{"TRACKD_ADDR", ":8080", "address to listen on", func(c *Config, v string) error { c.Addr = v; return nil }},
 		{"TRACKD_PUBLIC_URL", "", "URL shoppers reach trackd at (default http://localhost<addr>)", func(c *Config, v string) error {
 			if v == "" {
@@ -142,7 +158,7 @@ func settings() []setting {
 			}
 			return errors.New("must be text or json")
 		}},
-	}
+	}...)
 }
 
 // colorSetting accepts #rrggbb only: the value goes into the pages' CSS.
@@ -154,6 +170,16 @@ func colorSetting(field func(*Config) *string) func(*Config, string) error {
 		*field(c) = v
 		return nil
 	}
+}
+
+func adapterSetting(env string) setting {
+	return setting{env, "", "carrier adapter setting", func(c *Config, v string) error {
+		if c.AdapterEnv == nil {
+			c.AdapterEnv = map[string]string{}
+		}
+		c.AdapterEnv[env] = v
+		return nil
+	}}
 }
 
 func parseRoles(c *Config, v string) error {

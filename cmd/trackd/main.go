@@ -23,8 +23,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/trackd/trackd/carriers"
+	"github.com/trackd/trackd/carriers/aftership"
 	"github.com/trackd/trackd/carriers/demo"
+	"github.com/trackd/trackd/carriers/easypost"
 	"github.com/trackd/trackd/carriers/generic"
+	"github.com/trackd/trackd/carriers/shippo"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
 )
@@ -166,7 +169,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	for _, s := range cfg.GenericSecrets {
 		secrets = append(secrets, []byte(s))
 	}
-	adapters := carriers.NewRegistry(generic.Adapter{Verifier: generic.Verifier{Secrets: secrets}})
+	adapterEnv := func(k string) string { return cfg.AdapterEnv[k] }
+	adapters := carriers.NewRegistry(
+		generic.Adapter{Verifier: generic.Verifier{Secrets: secrets}},
+		aftership.New(aftership.ConfigFromEnv(adapterEnv)),
+		easypost.New(easypost.ConfigFromEnv(adapterEnv)),
+		shippo.New(shippo.ConfigFromEnv(adapterEnv)),
+	)
 	if cfg.Roles["ingest"] {
 		host, _ := os.Hostname()
 		pcfg := tracking.DefaultProcessorConfig(host + "-" + strconv.Itoa(os.Getpid()))

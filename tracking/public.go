@@ -56,7 +56,7 @@ func NewPublicOrder(o Order, shipments map[string]*Shipment) PublicOrder {
 	shipped := map[string]int{}
 	v := PublicOrder{Number: o.Number, Locale: o.Customer.Locale, Items: []PublicItem{}, Unshipped: []PublicItem{}, Shipments: []PublicShipment{}}
 	for _, it := range o.Items {
-		v.Items = append(v.Items, PublicItem{SKU: it.SKU, Name: it.Name, Quantity: it.Quantity})
+		v.Items = append(v.Items, PublicItem(it))
 	}
 	for _, c := range o.Shipments {
 		ps := PublicShipment{ID: c.ID, Carrier: c.Carrier, TrackingNumber: c.TrackingNumber, Direction: c.Direction,

@@ -23,7 +23,9 @@ func TestCarrierWebhook_EachAggregatorChangesTheCarriersShipment(t *testing.T) {
 		sign                        func(req *http.Request, body []byte)
 	}{
 		{"easypost", "testdata/easypost_webhook_delivered_ups.json", "ups", "EZ4000000004", 6,
-			func(req *http.Request, body []byte) { req.Header.Set("X-Hmac-Signature", easypost.Sign("ep-secret", body)) }},
+			func(req *http.Request, body []byte) {
+				req.Header.Set("X-Hmac-Signature", easypost.Sign("ep-secret", body))
+			}},
 		{"shippo", "testdata/shippo_webhook_delivered_usps.json", "usps", "9205590164917337534322", 11,
 			func(req *http.Request, body []byte) { req.URL.RawQuery = "token=shippo-token" }},
 	}

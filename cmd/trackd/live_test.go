@@ -196,7 +196,7 @@ func TestLive_ShutdownSaysGoingAway(t *testing.T) {
 	token, _ := in.orderWithOneShipment("R-LIVE-4", "1ZLIVE4")
 	conn := in.dial("/t/" + token + "/ws")
 	read(t, conn)
-	go in.stop()
+	in.cancel() // SIGTERM; the cleanup waits for the exit
 	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
 	_, _, err := conn.ReadMessage()
 	var ce *websocket.CloseError

@@ -52,12 +52,18 @@ wait_until redis-server redis-cli -p "$rport" ping
 secret=bench-secret-$RANDOM$RANDOM
 apikey=bench-key-$RANDOM$RANDOM$RANDOM
 # start_trackd PORT [ENV...]: a fresh trackd (all roles) on the bench Redis.
+# Each section stops its node (stop_trackd) so the next one measures alone.
 start_trackd() {
 	local port=$1; shift
 	env REDIS_URL=redis://127.0.0.1:$rport TRACKD_ADDR=127.0.0.1:$port TRACKD_GENERIC_WEBHOOK_SECRET=$secret \
 		TRACKD_BOOTSTRAP_API_KEY=$apikey TRACKD_LOG_LEVEL=warn "$@" "$work/trackd" >>"$work/trackd.log" 2>&1 &
-	pids+=($!)
+	trackd_pid=$!
+	pids+=($trackd_pid)
 	wait_until trackd curl -fsS "http://127.0.0.1:$port/readyz"
+}
+stop_trackd() {
+	kill "$trackd_pid" 2>/dev/null || true
+	wait "$trackd_pid" 2>/dev/null || true
 }
 
 : >"$work/table.md"
@@ -84,6 +90,7 @@ if [[ " $sections " == *" ingest "* ]]; then
 			-rate "$rate" -duration "$duration" -senders "$senders"
 	done
 	redis-cli -p "$rport" info memory | grep -E '^used_memory_human' >"$work/redis-mem.txt" || true
+	stop_trackd
 fi
 if [[ " $sections " == *" fanout "* ]]; then
 	# A trackd started for this, so its memory before the clients is a
@@ -92,12 +99,14 @@ if [[ " $sections " == *" fanout "* ]]; then
 	start_trackd "$fport"
 	run_loadgen "$work/fanout.txt" "$work/fanout.md" -mode fanout -target "http://127.0.0.1:$fport" \
 		-clients "$fanout_clients" -orders "$fanout_orders" -rate "$fanout_rate" -duration "$fanout_duration"
+	stop_trackd
 fi
 if [[ " $sections " == *" page "* ]]; then
 	pport=$(free_port 20080)
 	start_trackd "$pport"
 	run_loadgen "$work/page.txt" "$work/page.md" -mode page -target "http://127.0.0.1:$pport" \
 		-rate "$page_rate" -duration "$page_duration"
+	stop_trackd
 fi
 
 echo "bench: go test -bench" >&2

@@ -1,85 +1,23 @@
 package dhl
 
 import (
-	"encoding/json"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/trackd/trackd/carriers/carriertest"
 )
-
-// vectors are the test numbers of a tracking_number_data courier file, by
-// format (see testdata/SOURCES.md).
-type vectors struct {
-	TrackingNumbers []struct {
-		Name       string `json:"name"`
-		Validation struct {
-			Checksum *struct {
-				Name string `json:"name"`
-			} `json:"checksum"`
-		} `json:"validation"`
-		TestNumbers struct {
-			Valid   []string `json:"valid"`
-			Invalid []string `json:"invalid"`
-		} `json:"test_numbers"`
-	} `json:"tracking_numbers"`
-}
-
-func readVectors(t testing.TB, name string) vectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/tracking_numbers/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return v
-}
 
 // TestDetect_Vectors: numbers of a format with a check digit score at
 // least 0.9; those of a format without one (piece IDs, eCommerce) score
 // something, but less: there is nothing to be sure of.
 func TestDetect_Vectors(t *testing.T) {
-	valid, invalid := 0, 0
-	for _, f := range readVectors(t, "dhl.json").TrackingNumbers {
-		checked := f.Validation.Checksum != nil
-		for _, n := range f.TestNumbers.Valid {
-			valid++
-			got := Detect(n)
-			switch {
-			case checked && got < 0.9:
-				t.Errorf("%s: Detect(%q) = %v, want ≥ 0.9", f.Name, n, got)
-			case !checked && (got <= 0 || got >= 0.9):
-				t.Errorf("%s: Detect(%q) = %v, want a score in (0, 0.9): the format has no check digit", f.Name, n, got)
-			}
-		}
-		for _, n := range f.TestNumbers.Invalid {
-			invalid++
-			if got := Detect(n); got >= 0.5 {
-				t.Errorf("%s: Detect(%q) = %v for an invalid number, want < 0.5", f.Name, n, got)
-			}
-		}
-	}
-	if valid < 16 || invalid < 16 {
-		t.Errorf("read %d valid and %d invalid numbers, want the 16 and 16 of dhl.json", valid, invalid)
-	}
+	v := carriertest.LoadVectors(t, "dhl.json")
+	carriertest.CheckVectors(t, Detect, v, carriertest.Want{Carrier: "DHL", Valid: 16, Invalid: 16, Unchecked: true})
 }
 
 // TestDetect_CheckDigitFailures changes the last digit of every valid
 // Express waybill: the format still matches, so the score is low but not 0.
 func TestDetect_CheckDigitFailures(t *testing.T) {
-	for _, f := range readVectors(t, "dhl.json").TrackingNumbers {
-		if f.Validation.Checksum == nil {
-			continue
-		}
-		for _, n := range f.TestNumbers.Valid {
-			bad := changeLastDigit(n)
-			if got := Detect(bad); got <= 0 || got > 0.2 {
-				t.Errorf("%s: Detect(%q) = %v, want a low score in (0, 0.2]", f.Name, bad, got)
-			}
-		}
-	}
+	carriertest.CheckDigitFailures(t, Detect, carriertest.LoadVectors(t, "dhl.json"), carriertest.LastDigit)
 }
 
 func TestDetect_Formats(t *testing.T) {
@@ -119,26 +57,9 @@ func TestDetect_Formats(t *testing.T) {
 }
 
 func FuzzDetect(f *testing.F) {
-	for _, tf := range readVectors(f, "dhl.json").TrackingNumbers {
-		for _, n := range append(tf.TestNumbers.Valid, tf.TestNumbers.Invalid...) {
-			f.Add(n)
-		}
-	}
+	carriertest.AddSeeds(f, "dhl.json")
 	f.Add("JJ0")
 	f.Fuzz(func(t *testing.T, n string) {
-		got := Detect(n)
-		if !(got >= 0 && got <= 1) {
-			t.Fatalf("Detect(%q) = %v, outside 0..1", n, got)
-		}
-		if again := Detect(" -" + n + "\t"); again != got {
-			t.Fatalf("Detect(%q) = %v but %v with spaces and dashes around it", n, got, again)
-		}
+		carriertest.CheckAnyInput(t, Detect, n)
 	})
-}
-
-// changeLastDigit returns n with its last digit replaced by the next one.
-func changeLastDigit(n string) string {
-	n = strings.TrimSpace(n)
-	i := strings.LastIndexAny(n, "0123456789")
-	return n[:i] + string('0'+(n[i]-'0'+1)%10) + n[i+1:]
 }

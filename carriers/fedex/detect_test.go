@@ -1,66 +1,14 @@
 package fedex
 
 import (
-	"encoding/json"
-	"os"
 	"testing"
 
-	"github.com/trackd/trackd/tracking"
+	"github.com/trackd/trackd/carriers/carriertest"
 )
 
-// vectors are the test numbers of a tracking_number_data courier file, by
-// format (see testdata/SOURCES.md).
-type vectors struct {
-	TrackingNumbers []struct {
-		Name       string `json:"name"`
-		ID         string `json:"id"`
-		Validation struct {
-			Checksum *struct {
-				Name string `json:"name"`
-			} `json:"checksum"`
-		} `json:"validation"`
-		TestNumbers struct {
-			Valid   []string `json:"valid"`
-			Invalid []string `json:"invalid"`
-		} `json:"test_numbers"`
-	} `json:"tracking_numbers"`
-}
-
-func readVectors(t testing.TB, name string) vectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/tracking_numbers/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return v
-}
-
 func TestDetect_Vectors(t *testing.T) {
-	valid, invalid := 0, 0
-	for _, f := range readVectors(t, "fedex.json").TrackingNumbers {
-		if f.Validation.Checksum == nil {
-			t.Fatalf("format %q has no check digit; this table expects every FedEx format to have one", f.Name)
-		}
-		for _, n := range f.TestNumbers.Valid {
-			valid++
-			if got := Detect(n); got < 0.9 {
-				t.Errorf("%s: Detect(%q) = %v, want ≥ 0.9", f.Name, n, got)
-			}
-		}
-		for _, n := range f.TestNumbers.Invalid {
-			invalid++
-			if got := Detect(n); got >= 0.5 {
-				t.Errorf("%s: Detect(%q) = %v for an invalid number, want < 0.5", f.Name, n, got)
-			}
-		}
-	}
-	if valid < 34 || invalid < 9 {
-		t.Errorf("read %d valid and %d invalid numbers, want the 34 and 9 of fedex.json", valid, invalid)
-	}
+	v := carriertest.LoadVectors(t, "fedex.json")
+	carriertest.CheckVectors(t, Detect, v, carriertest.Want{Carrier: "FedEx", Valid: 34, Invalid: 9})
 }
 
 // TestDetect_CheckDigitFailures changes the check digit of every valid
@@ -69,14 +17,10 @@ func TestDetect_CheckDigitFailures(t *testing.T) {
 	// checkFromEnd is where each format keeps its check digit: last, but
 	// for ASTRA, four digits before the end.
 	checkFromEnd := map[string]int{"fedex_astra_32": 5}
-	for _, f := range readVectors(t, "fedex.json").TrackingNumbers {
-		for _, n := range f.TestNumbers.Valid {
-			bad := changeDigit(n, max(1, checkFromEnd[f.ID]))
-			if got := Detect(bad); got <= 0 || got > 0.2 {
-				t.Errorf("%s: Detect(%q) = %v, want a low score in (0, 0.2]", f.Name, bad, got)
-			}
-		}
-	}
+	carriertest.CheckDigitFailures(t, Detect, carriertest.LoadVectors(t, "fedex.json"),
+		func(f carriertest.Format, n string) string {
+			return carriertest.ChangeDigit(n, max(1, checkFromEnd[f.ID]))
+		})
 }
 
 func TestDetect_Formats(t *testing.T) {
@@ -113,27 +57,9 @@ func TestDetect_Formats(t *testing.T) {
 }
 
 func FuzzDetect(f *testing.F) {
-	for _, tf := range readVectors(f, "fedex.json").TrackingNumbers {
-		for _, n := range append(tf.TestNumbers.Valid, tf.TestNumbers.Invalid...) {
-			f.Add(n)
-		}
-	}
+	carriertest.AddSeeds(f, "fedex.json")
 	f.Add("4200000000000000000000776632517510")
 	f.Fuzz(func(t *testing.T, n string) {
-		got := Detect(n)
-		if !(got >= 0 && got <= 1) {
-			t.Fatalf("Detect(%q) = %v, outside 0..1", n, got)
-		}
-		if again := Detect(" -" + n + "\t"); again != got {
-			t.Fatalf("Detect(%q) = %v but %v with spaces and dashes around it", n, got, again)
-		}
+		carriertest.CheckAnyInput(t, Detect, n)
 	})
-}
-
-// changeDigit returns n, normalized, with the digit fromEnd places from
-// its end (1 is the last) replaced by the next digit.
-func changeDigit(n string, fromEnd int) string {
-	n = tracking.NormalizeTrackingNumber(n)
-	i := len(n) - fromEnd
-	return n[:i] + string('0'+(n[i]-'0'+1)%10) + n[i+1:]
 }

@@ -1,78 +1,20 @@
 package ups
 
 import (
-	"encoding/json"
-	"os"
-	"strings"
 	"testing"
+
+	"github.com/trackd/trackd/carriers/carriertest"
 )
 
-// vectors are the test numbers of a tracking_number_data courier file, by
-// format (see testdata/SOURCES.md).
-type vectors struct {
-	TrackingNumbers []struct {
-		Name       string `json:"name"`
-		Validation struct {
-			Checksum *struct {
-				Name string `json:"name"`
-			} `json:"checksum"`
-		} `json:"validation"`
-		TestNumbers struct {
-			Valid   []string `json:"valid"`
-			Invalid []string `json:"invalid"`
-		} `json:"test_numbers"`
-	} `json:"tracking_numbers"`
-}
-
-func readVectors(t testing.TB, name string) vectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/tracking_numbers/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return v
-}
-
 func TestDetect_Vectors(t *testing.T) {
-	v := readVectors(t, "ups.json")
-	valid, invalid := 0, 0
-	for _, f := range v.TrackingNumbers {
-		if f.Validation.Checksum == nil {
-			t.Fatalf("format %q has no check digit; this table expects every UPS format to have one", f.Name)
-		}
-		for _, n := range f.TestNumbers.Valid {
-			valid++
-			if got := Detect(n); got < 0.9 {
-				t.Errorf("%s: Detect(%q) = %v, want ≥ 0.9", f.Name, n, got)
-			}
-		}
-		for _, n := range f.TestNumbers.Invalid {
-			invalid++
-			if got := Detect(n); got >= 0.5 {
-				t.Errorf("%s: Detect(%q) = %v for an invalid number, want < 0.5", f.Name, n, got)
-			}
-		}
-	}
-	if valid < 12 || invalid < 8 {
-		t.Errorf("read %d valid and %d invalid numbers, want the 12 and 8 of ups.json", valid, invalid)
-	}
+	v := carriertest.LoadVectors(t, "ups.json")
+	carriertest.CheckVectors(t, Detect, v, carriertest.Want{Carrier: "UPS", Valid: 12, Invalid: 8})
 }
 
 // TestDetect_CheckDigitFailures changes the last digit of every valid
 // number: the format still matches, so the score is low but not 0.
 func TestDetect_CheckDigitFailures(t *testing.T) {
-	for _, f := range readVectors(t, "ups.json").TrackingNumbers {
-		for _, n := range f.TestNumbers.Valid {
-			bad := changeLastDigit(n)
-			if got := Detect(bad); got <= 0 || got > 0.2 {
-				t.Errorf("%s: Detect(%q) = %v, want a low score in (0, 0.2]", f.Name, bad, got)
-			}
-		}
-	}
+	carriertest.CheckDigitFailures(t, Detect, carriertest.LoadVectors(t, "ups.json"), carriertest.LastDigit)
 }
 
 func TestDetect_Formats(t *testing.T) {
@@ -106,27 +48,10 @@ func TestDetect_Formats(t *testing.T) {
 }
 
 func FuzzDetect(f *testing.F) {
-	for _, tf := range readVectors(f, "ups.json").TrackingNumbers {
-		for _, n := range append(tf.TestNumbers.Valid, tf.TestNumbers.Invalid...) {
-			f.Add(n)
-		}
-	}
+	carriertest.AddSeeds(f, "ups.json")
 	f.Add("1z-999-aa1-0123456784")
 	f.Add("1Z\u00e9")
 	f.Fuzz(func(t *testing.T, n string) {
-		got := Detect(n)
-		if !(got >= 0 && got <= 1) {
-			t.Fatalf("Detect(%q) = %v, outside 0..1", n, got)
-		}
-		if again := Detect(" -" + n + "\t"); again != got {
-			t.Fatalf("Detect(%q) = %v but %v with spaces and dashes around it", n, got, again)
-		}
+		carriertest.CheckAnyInput(t, Detect, n)
 	})
-}
-
-// changeLastDigit returns n with its last digit replaced by the next one.
-func changeLastDigit(n string) string {
-	n = strings.TrimSpace(n)
-	i := strings.LastIndexAny(n, "0123456789")
-	return n[:i] + string('0'+(n[i]-'0'+1)%10) + n[i+1:]
 }

@@ -1,71 +1,22 @@
 package usps
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/trackd/trackd/carriers/carriertest"
 )
 
-// vectors are the test numbers of a tracking_number_data courier file, by
-// format (see testdata/SOURCES.md).
-type vectors struct {
-	TrackingNumbers []struct {
-		Name       string `json:"name"`
-		Validation struct {
-			Checksum *struct {
-				Name string `json:"name"`
-			} `json:"checksum"`
-		} `json:"validation"`
-		TestNumbers struct {
-			Valid   []string `json:"valid"`
-			Invalid []string `json:"invalid"`
-		} `json:"test_numbers"`
-	} `json:"tracking_numbers"`
-}
-
-func readVectors(t testing.TB, name string) vectors {
-	t.Helper()
-	b, err := os.ReadFile("testdata/tracking_numbers/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return v
-}
-
 func TestDetect_Vectors(t *testing.T) {
-	valid, invalid := 0, 0
-	for _, f := range readVectors(t, "usps.json").TrackingNumbers {
-		if f.Validation.Checksum == nil {
-			t.Fatalf("format %q has no check digit; this table expects every USPS format to have one", f.Name)
-		}
-		for _, n := range f.TestNumbers.Valid {
-			valid++
-			if got := Detect(n); got < 0.9 {
-				t.Errorf("%s: Detect(%q) = %v, want ≥ 0.9", f.Name, n, got)
-			}
-		}
-		for _, n := range f.TestNumbers.Invalid {
-			invalid++
-			if got := Detect(n); got >= 0.5 {
-				t.Errorf("%s: Detect(%q) = %v for an invalid number, want < 0.5", f.Name, n, got)
-			}
-		}
-	}
-	if valid < 31 || invalid < 11 {
-		t.Errorf("read %d valid and %d invalid numbers, want the 31 and 11 of usps.json", valid, invalid)
-	}
+	v := carriertest.LoadVectors(t, "usps.json")
+	carriertest.CheckVectors(t, Detect, v, carriertest.Want{Carrier: "USPS", Valid: 31, Invalid: 11})
 }
 
 // TestDetect_S10Vectors: s10.json's numbers are valid S10 numbers of
 // several posts; only those issued by USPS (country US) are its own.
 func TestDetect_S10Vectors(t *testing.T) {
 	ours := 0
-	for _, f := range readVectors(t, "s10.json").TrackingNumbers {
+	for _, f := range carriertest.LoadVectors(t, "s10.json").Formats {
 		for _, n := range f.TestNumbers.Valid {
 			got := Detect(n)
 			switch {
@@ -93,16 +44,7 @@ func TestDetect_S10Vectors(t *testing.T) {
 // of every valid number: the format still matches, so the score is low but
 // not 0.
 func TestDetect_CheckDigitFailures(t *testing.T) {
-	numbers := []string{}
-	for _, f := range readVectors(t, "usps.json").TrackingNumbers {
-		numbers = append(numbers, f.TestNumbers.Valid...)
-	}
-	for _, n := range numbers {
-		bad := changeLastDigit(n)
-		if got := Detect(bad); got <= 0 || got > 0.2 {
-			t.Errorf("Detect(%q) = %v, want a low score in (0, 0.2]", bad, got)
-		}
-	}
+	carriertest.CheckDigitFailures(t, Detect, carriertest.LoadVectors(t, "usps.json"), carriertest.LastDigit)
 	if got := Detect("RB123456786US"); got != failedS10 {
 		t.Errorf("Detect(RB123456786US) = %v, want %v", got, failedS10)
 	}
@@ -145,27 +87,8 @@ func TestDetect_Formats(t *testing.T) {
 }
 
 func FuzzDetect(f *testing.F) {
-	for _, file := range []string{"usps.json", "s10.json"} {
-		for _, tf := range readVectors(f, file).TrackingNumbers {
-			for _, n := range append(tf.TestNumbers.Valid, tf.TestNumbers.Invalid...) {
-				f.Add(n)
-			}
-		}
-	}
+	carriertest.AddSeeds(f, "usps.json", "s10.json")
 	f.Fuzz(func(t *testing.T, n string) {
-		got := Detect(n)
-		if !(got >= 0 && got <= 1) {
-			t.Fatalf("Detect(%q) = %v, outside 0..1", n, got)
-		}
-		if again := Detect(" -" + n + "\t"); again != got {
-			t.Fatalf("Detect(%q) = %v but %v with spaces and dashes around it", n, got, again)
-		}
+		carriertest.CheckAnyInput(t, Detect, n)
 	})
-}
-
-// changeLastDigit returns n with its last digit replaced by the next one.
-func changeLastDigit(n string) string {
-	n = strings.TrimSpace(n)
-	i := strings.LastIndexAny(n, "0123456789")
-	return n[:i] + string('0'+(n[i]-'0'+1)%10) + n[i+1:]
 }

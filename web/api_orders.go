@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -26,6 +28,9 @@ func (s *Server) putOrder(c *fiber.Ctx) error {
 	}
 	var in tracking.OrderInput
 	if err := decodeJSON(c.Body(), &in); err != nil {
+		return err
+	}
+	if err := s.detectMissingCarriers(in.Shipments); err != nil {
 		return err
 	}
 	o, created, err := s.deps.Store.PutOrder(c.UserContext(), in, s.deps.Now())
@@ -77,6 +82,33 @@ func (s *Server) getShipment(c *fiber.Ctx) error {
 	}
 	sh.DeriveDelayed(s.deps.Now(), s.cfg.NoScanAfter)
 	return c.JSON(sh)
+}
+
+// minDetectConfidence is how sure detection must be to pick a shipment's
+// carrier for the merchant: a format match with a holding check digit.
+// Below it the merchant is asked to name the carrier.
+const minDetectConfidence = 0.5
+
+// detectMissingCarriers fills in the carrier of shipments registered
+// without one, from the tracking number's format and check digit.
+func (s *Server) detectMissingCarriers(shipments []tracking.ShipmentInput) error {
+	var detectors map[string]carriers.Detector
+	for i := range shipments {
+		sh := &shipments[i]
+		if strings.TrimSpace(sh.Carrier) != "" || strings.TrimSpace(sh.TrackingNumber) == "" {
+			continue
+		}
+		if detectors == nil {
+			detectors = s.detectors()
+		}
+		cands := carriers.Candidates(tracking.NormalizeTrackingNumber(sh.TrackingNumber), detectors)
+		if len(cands) == 0 || cands[0].Confidence < minDetectConfidence {
+			return &Error{Status: fiber.StatusBadRequest, Field: fmt.Sprintf("shipments[%d].carrier", i),
+				Message: fmt.Sprintf("shipments[%d].carrier: is required: %q matches no carrier's format with confidence", i, sh.TrackingNumber)}
+		}
+		sh.Carrier = cands[0].Carrier
+	}
+	return nil
 }
 
 // storeError passes through what the client caused (not found, a bad

@@ -83,3 +83,24 @@ func TestAPI_OrdersAreIdempotentOnTheirNumber(t *testing.T) {
 		t.Errorf("shipments = %+v, want one pending shipment", got.Shipments)
 	}
 }
+
+func TestAPI_ACarrierLeftOutIsDetectedFromTheNumber(t *testing.T) {
+	in := start(t, map[string]string{"REDIS_URL": "redis://" + sharedRedis.Addr, "TRACKD_KEY_PREFIX": redistest.Prefix(t)})
+	var o struct {
+		Shipments []struct {
+			Carrier string `json:"carrier"`
+		} `json:"shipments"`
+	}
+	code := in.api(http.MethodPost, "/api/v1/orders", map[string]any{"order_number": "R-DETECT-1",
+		"shipments": []map[string]any{{"tracking_number": "1Z999AA10123456784"}}}, &o)
+	if code != http.StatusCreated || len(o.Shipments) != 1 || o.Shipments[0].Carrier != "ups" {
+		t.Errorf("order without a carrier: %d %+v, want the UPS number registered as ups", code, o.Shipments)
+	}
+	req, _ := http.NewRequest(http.MethodPost, in.base+"/api/v1/orders", strings.NewReader(
+		`{"order_number": "R-DETECT-2", "shipments": [{"tracking_number": "1Z999AA10123456785"}]}`))
+	req.Header.Set("Authorization", "Bearer "+testAPIKey)
+	code, text := do(t, req)
+	if code != http.StatusBadRequest || !strings.Contains(text, `"field":"shipments[0].carrier"`) {
+		t.Errorf("a number whose check digit fails, without a carrier: %d %s, want 400 on shipments[0].carrier", code, text)
+	}
+}

@@ -654,7 +654,8 @@ func TestTrackingPage_Compressed(t *testing.T) {
 			if !strings.Contains(r.header.Get("Vary"), "Accept-Encoding") {
 				t.Errorf("Vary %q", r.header.Get("Vary"))
 			}
-			if len(r.body) >= len(plain)*2/3 {
+			// At the fastest level a 700-byte page shrinks by about a quarter.
+			if len(r.body) >= len(plain)*3/4 {
 				t.Errorf("compressed %d bytes of %d", len(r.body), len(plain))
 			}
 			dr, err := decoders[tt.encoding](strings.NewReader(r.body))

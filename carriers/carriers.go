@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,4 +143,24 @@ func (e *RemoteError) Unwrap() error { return e.Err }
 // rate limiting, or a server error.
 func (e *RemoteError) Temporary() bool {
 	return e.Status == 0 || e.Status == 429 || e.Status >= 500
+}
+
+// RetryAfter reads a Retry-After header, delay seconds or an HTTP date, as
+// a wait from now of at most limit. Zero when it says nothing usable: no
+// header, a date past, a number too large to hold.
+func RetryAfter(h string, now time.Time, limit time.Duration) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	var d time.Duration
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		d = time.Duration(min(s, int64(limit/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), limit)
 }

@@ -2,8 +2,10 @@ package carriers
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trackd/trackd/tracking"
 )
@@ -55,6 +57,30 @@ func TestRemoteError_Temporary(t *testing.T) {
 	for status, want := range map[int]bool{0: true, 429: true, 500: true, 503: true, 400: false, 401: false, 404: false} {
 		if got := (&RemoteError{Status: status}).Temporary(); got != want {
 			t.Errorf("status %d: Temporary() = %v, want %v", status, got, want)
+		}
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC)
+	tests := []struct {
+		h    string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"-5", 0},
+		{" 120 ", 2 * time.Minute},
+		{"999999999", time.Hour},
+		{"99999999999999999999", 0},
+		{now.Add(30 * time.Minute).Format(http.TimeFormat), 30 * time.Minute},
+		{now.Add(3 * time.Hour).Format(http.TimeFormat), time.Hour},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
+		{"soon", 0},
+	}
+	for _, tt := range tests {
+		if got := RetryAfter(tt.h, now, time.Hour); got != tt.want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", tt.h, got, tt.want)
 		}
 	}
 }

@@ -192,11 +192,7 @@ func isSlug(s string) bool {
 func retryAfter(h http.Header, status int, now time.Time) time.Duration {
 	var d time.Duration
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-			d = time.Duration(min(max(n, 0), int64(maxRetryAfter/time.Second))) * time.Second
-		} else if t, err := http.ParseTime(v); err == nil {
-			d = t.Sub(now)
-		}
+		d = carriers.RetryAfter(v, now, maxRetryAfter)
 	} else if status == http.StatusTooManyRequests {
 		if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil && n > 0 {
 			d = time.Unix(min(n, now.Add(maxRetryAfter).Unix()), 0).Sub(now)

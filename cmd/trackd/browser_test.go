@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,38 +17,14 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/tracking/redistest"
+	"github.com/trackd/trackd/web/browsertest"
 )
 
-// browser starts headless Chromium for t. A missing Chromium fails the
-// test: `make test` installs Debian's chromium.
+// browser starts headless Chromium for t, with a phone's window: the
+// page is mobile-first.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (apt-get install chromium; `make test` does it): %v", err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		// This machine's network is closed: without these Chromium keeps
-		// trying to reach Google's services.
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(412, 915), // a phone: the page is mobile-first
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelTimeout)
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return browsertest.Start(t, 90*time.Second, chromedp.WindowSize(412, 915))
 }
 
 // waitJS waits until the JavaScript expression is true in the page.

@@ -120,12 +120,6 @@ func NewStore(rdb redis.UniversalClient, cfg StoreConfig) (*Store, error) {
 	}, nil
 }
 
-// Config returns the store's configuration.
-func (s *Store) Config() StoreConfig { return s.cfg }
-
-// Client returns the Redis client, for readiness checks.
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
-
 func (s *Store) shipmentKeys(id string) []string {
 	base := s.cfg.Prefix + "{" + id + "}"
 	return []string{base, base + ":ev", base + ":seen", base + ":out"}

@@ -25,9 +25,6 @@ func (s *Server) requireKey(scope string) fiber.Handler {
 		case !allows(key.Scope, scope):
 			return httpError(fiber.StatusForbidden, "this API key's scope ("+key.Scope+") does not allow this; it needs "+scope)
 		}
-		c.Locals(keyLocal{}, key)
 		return c.Next()
 	}
 }
-
-type keyLocal struct{}

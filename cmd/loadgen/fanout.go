@@ -482,10 +482,9 @@ type eventSender struct {
 	failed   atomic.Int64
 	late     atomic.Int64
 
-	mu       sync.Mutex
-	errors   map[string]int64
-	firstErr string
-	maxLate  time.Duration
+	mu sync.Mutex // guards errorTally and maxLate
+	errorTally
+	maxLate time.Duration
 }
 
 func sendEvents(ctx context.Context, cfg config, run string, orders []fanoutOrder, watchers []int, g *workerGroup) *eventsResult {
@@ -494,7 +493,7 @@ func sendEvents(ctx context.Context, cfg config, run string, orders []fanoutOrde
 		cfg: cfg, plan: fanoutPlan{nodes: len(cfg.Nodes), orders: len(orders)}, prefix: eventIDPrefix(run),
 		orders: orders, client: newSenderClient(cfg.Senders, cfg.RequestTimeout),
 		head:     `{"carrier":` + string(carrier) + `,"tracking_number":"`,
-		accepted: make([]atomic.Int64, len(orders)), errors: map[string]int64{},
+		accepted: make([]atomic.Int64, len(orders)), errorTally: newErrorTally(),
 	}
 	defer s.client.CloseIdleConnections()
 	for _, n := range cfg.Nodes {
@@ -575,14 +574,7 @@ func (s *eventSender) fail(kind string, err error) {
 	s.failed.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.errors[kind]++
-	if s.firstErr == "" {
-		if err != nil {
-			s.firstErr = err.Error()
-		} else {
-			s.firstErr = kind
-		}
-	}
+	s.errorTally.fail(kind, err)
 }
 
 // body is the webhook of event seq for order: one in_transit event, its id

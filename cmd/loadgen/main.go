@@ -431,11 +431,18 @@ type senderResult struct {
 	accepted  int64
 	late      int64
 	maxLate   time.Duration
-	errors    map[string]int64
-	firstErr  string
+	errorTally
 }
 
-func (r *senderResult) fail(kind string, err error) {
+// errorTally counts failures by kind and keeps the first one's text.
+type errorTally struct {
+	errors   map[string]int64
+	firstErr string
+}
+
+func newErrorTally() errorTally { return errorTally{errors: map[string]int64{}} }
+
+func (r *errorTally) fail(kind string, err error) {
 	r.errors[kind]++
 	if r.firstErr == "" {
 		if err != nil {
@@ -447,7 +454,7 @@ func (r *senderResult) fail(kind string, err error) {
 }
 
 func (s *sender) run(ctx context.Context) senderResult {
-	res := senderResult{latencies: make([]time.Duration, 0, s.sched.expected()), errors: map[string]int64{}}
+	res := senderResult{latencies: make([]time.Duration, 0, s.sched.expected()), errorTally: newErrorTally()}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for k := 0; ; k++ {

@@ -390,8 +390,7 @@ type pageResult struct {
 	ok        int64
 	late      int64
 	maxLate   time.Duration
-	errors    map[string]int64
-	firstErr  string
+	errorTally
 	// over the OK responses
 	gzipped      int64
 	wireBytes    int64
@@ -399,19 +398,8 @@ type pageResult struct {
 	decodedBytes int64
 }
 
-func (r *pageResult) fail(kind string, err error) {
-	r.errors[kind]++
-	if r.firstErr == "" {
-		if err != nil {
-			r.firstErr = err.Error()
-		} else {
-			r.firstErr = kind
-		}
-	}
-}
-
 func (s *pageSender) run(ctx context.Context) pageResult {
-	res := pageResult{latencies: make([]time.Duration, 0, s.sched.expected()), errors: map[string]int64{}}
+	res := pageResult{latencies: make([]time.Duration, 0, s.sched.expected()), errorTally: newErrorTally()}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for k := 0; ; k++ {
@@ -647,24 +635,9 @@ func newPageReport(cfg config, target string, setup *pageSetup, results []pageRe
 	return r
 }
 
-func (r *pageReport) failed() bool {
-	return r.Sent == 0 || float64(r.Failed) > maxFailureRatio*float64(r.Sent)
-}
-
-func (r *pageReport) failureReason() string {
-	if r.Sent == 0 {
-		return "no request was sent"
-	}
-	return fmt.Sprintf("%d of %d requests failed (%.2f%%, more than %g%%)",
-		r.Failed, r.Sent, r.failedPercent(), maxFailureRatio*100)
-}
-
-func (r *pageReport) failedPercent() float64 {
-	if r.Sent == 0 {
-		return 0
-	}
-	return 100 * float64(r.Failed) / float64(r.Sent)
-}
+func (r *pageReport) failed() bool           { return tooManyFailed(r.Sent, r.Failed) }
+func (r *pageReport) failureReason() string  { return failureText(r.Sent, r.Failed) }
+func (r *pageReport) failedPercent() float64 { return failedPercent(r.Sent, r.Failed) }
 
 func (r *pageReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "loadgen page: GET %s\n", r.URL)

@@ -198,24 +198,30 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func (r *ingestReport) failed() bool {
-	return r.Sent == 0 || float64(r.Failed) > maxFailureRatio*float64(r.Sent)
+// tooManyFailed, failureText and failedPercent judge a run of requests,
+// whichever mode sent them: none sent, or more than maxFailureRatio failed.
+func tooManyFailed(sent, failed int64) bool {
+	return sent == 0 || float64(failed) > maxFailureRatio*float64(sent)
 }
 
-func (r *ingestReport) failureReason() string {
-	if r.Sent == 0 {
+func failureText(sent, failed int64) string {
+	if sent == 0 {
 		return "no request was sent"
 	}
 	return fmt.Sprintf("%d of %d requests failed (%.2f%%, more than %g%%)",
-		r.Failed, r.Sent, r.failedPercent(), maxFailureRatio*100)
+		failed, sent, failedPercent(sent, failed), maxFailureRatio*100)
 }
 
-func (r *ingestReport) failedPercent() float64 {
-	if r.Sent == 0 {
+func failedPercent(sent, failed int64) float64 {
+	if sent == 0 {
 		return 0
 	}
-	return 100 * float64(r.Failed) / float64(r.Sent)
+	return 100 * float64(failed) / float64(sent)
 }
+
+func (r *ingestReport) failed() bool           { return tooManyFailed(r.Sent, r.Failed) }
+func (r *ingestReport) failureReason() string  { return failureText(r.Sent, r.Failed) }
+func (r *ingestReport) failedPercent() float64 { return failedPercent(r.Sent, r.Failed) }
 
 func (r *ingestReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "loadgen ingest: %s, carrier %s, %d shipments\n", r.Endpoint, r.Carrier, r.Shipments)

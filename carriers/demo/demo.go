@@ -159,26 +159,10 @@ func (s *Simulator) seed(ctx context.Context, cycle int) ([]tracking.ShipmentInp
 	return ships, nil
 }
 
-type message struct {
-	Carrier           string  `json:"carrier"`
-	TrackingNumber    string  `json:"tracking_number"`
-	EstimatedDelivery string  `json:"estimated_delivery,omitempty"`
-	Events            []event `json:"events"`
-}
-
-type event struct {
-	ID            string            `json:"id"`
-	Status        tracking.Status   `json:"status"`
-	CarrierStatus string            `json:"carrier_status"`
-	Message       string            `json:"message"`
-	OccurredAt    string            `json:"occurred_at"`
-	Location      tracking.Location `json:"location"`
-}
-
 func (s *Simulator) post(ctx context.Context, sh tracking.ShipmentInput, st step) error {
 	now := time.Now().In(st.where.zone)
-	m := message{Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Events: []event{{
-		ID: fmt.Sprintf("%s-%d", sh.TrackingNumber, now.UnixNano()), Status: st.status, CarrierStatus: st.code,
+	m := generic.Message{Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Events: []generic.MessageEvent{{
+		ID: fmt.Sprintf("%s-%d", sh.TrackingNumber, now.UnixNano()), Status: string(st.status), CarrierStatus: st.code,
 		Message: st.message, OccurredAt: now.Format(time.RFC3339),
 		Location: tracking.Location{City: st.where.city, Region: st.where.region, PostalCode: st.where.postal, Country: st.where.country},
 	}}}

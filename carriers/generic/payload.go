@@ -19,20 +19,22 @@ const (
 	maxTextLength = 2048
 )
 
-type payload struct {
-	Carrier           string  `json:"carrier"`
-	TrackingNumber    string  `json:"tracking_number"`
-	EstimatedDelivery string  `json:"estimated_delivery"`
-	Events            []event `json:"events"`
+// Message is the generic format's body, for senders as for Parse.
+type Message struct {
+	Carrier           string         `json:"carrier"`
+	TrackingNumber    string         `json:"tracking_number"`
+	EstimatedDelivery string         `json:"estimated_delivery,omitempty"`
+	Events            []MessageEvent `json:"events"`
 }
 
-type event struct {
-	ID            string            `json:"id"`
+// MessageEvent is one event of a Message.
+type MessageEvent struct {
+	ID            string            `json:"id,omitempty"`
 	Status        string            `json:"status"`
-	CarrierStatus string            `json:"carrier_status"`
-	Message       string            `json:"message"`
+	CarrierStatus string            `json:"carrier_status,omitempty"`
+	Message       string            `json:"message,omitempty"`
 	OccurredAt    string            `json:"occurred_at"`
-	Location      tracking.Location `json:"location"`
+	Location      tracking.Location `json:"location,omitzero"`
 }
 
 // Parse validates a generic message and returns its update. Every error is
@@ -40,7 +42,7 @@ type event struct {
 // more than a day in the future are refused: a wrong clock on the sender's
 // side would otherwise pin the shipment's status for good.
 func Parse(body []byte, now time.Time) (tracking.Update, error) {
-	var p payload
+	var p Message
 	if len(bytes.TrimSpace(body)) == 0 {
 		return tracking.Update{}, fe("body", "is empty")
 	}
@@ -88,7 +90,7 @@ func Parse(body []byte, now time.Time) (tracking.Update, error) {
 	return u, nil
 }
 
-func (in event) normalize(now time.Time) (tracking.Event, error) {
+func (in MessageEvent) normalize(now time.Time) (tracking.Event, error) {
 	st, err := tracking.ParseStatus(in.Status)
 	if in.Status == "" {
 		return tracking.Event{}, fe("status", "is required")

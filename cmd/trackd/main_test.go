@@ -161,22 +161,6 @@ func (in *instance) waitDrained() {
 	})
 }
 
-type genericEvent struct {
-	ID            string            `json:"id,omitempty"`
-	Status        tracking.Status   `json:"status"`
-	CarrierStatus string            `json:"carrier_status"`
-	Message       string            `json:"message"`
-	OccurredAt    string            `json:"occurred_at"`
-	Location      tracking.Location `json:"location"`
-}
-
-type genericBody struct {
-	Carrier           string         `json:"carrier"`
-	TrackingNumber    string         `json:"tracking_number"`
-	EstimatedDelivery string         `json:"estimated_delivery,omitempty"`
-	Events            []genericEvent `json:"events"`
-}
-
 // workload is a feed of webhooks over shipments, a fifth of them
 // duplicates (by carrier event id, or by content when there is none),
 // shuffled, with the reference state the merge rules give for it.
@@ -188,8 +172,8 @@ func workload(t *testing.T, shipments, unique int) ([][]byte, map[string]*tracki
 	for i := range unique {
 		ship := i % shipments
 		at := base.Add(time.Duration(rng.IntN(9*24*60)) * time.Minute).In(zones[rng.IntN(len(zones))])
-		b := genericBody{Carrier: "ups", TrackingNumber: fmt.Sprintf("1ZLOAD%06d", ship), Events: []genericEvent{{
-			Status: tracking.Statuses()[rng.IntN(len(tracking.Statuses()))], CarrierStatus: strconv.Itoa(i % 9),
+		b := generic.Message{Carrier: "ups", TrackingNumber: fmt.Sprintf("1ZLOAD%06d", ship), Events: []generic.MessageEvent{{
+			Status: string(tracking.Statuses()[rng.IntN(len(tracking.Statuses()))]), CarrierStatus: strconv.Itoa(i % 9),
 			Message: fmt.Sprintf("scan %d", i), OccurredAt: at.Format(time.RFC3339),
 			Location: tracking.Location{City: "Louisville", Region: "KY", Country: "US"}}}}
 		if rng.IntN(4) > 0 {

@@ -207,6 +207,11 @@ type Shipment struct {
 	Cursor            string    `json:"cursor"`
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	// LastCheckedAt is when the poll scheduler last asked the carrier, and
+	// NextCheckAt when it will ask next; both nil for a shipment that is
+	// not polled (its carrier has no poller configured, or it is finished).
+	LastCheckedAt *time.Time `json:"last_checked_at"`
+	NextCheckAt   *time.Time `json:"next_check_at"`
 	// Events is the history in time order, oldest first.
 	Events []Event `json:"events,omitempty"`
 }

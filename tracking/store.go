@@ -610,6 +610,18 @@ func eventFromMessage(msg redis.XMessage) (Event, error) {
 	return e, nil
 }
 
+// Fields of a shipment's state hash that the poll scheduler writes: when
+// it last asked the carrier and when it will next, in unix milliseconds.
+// FieldCheckNext is deleted when polling stops.
+const (
+	FieldCheckedAt = "checked_at"
+	FieldCheckNext = "check_next"
+)
+
+// StateKey is the key of a shipment's state hash, for the writers outside
+// this package that add their fields to it (the poll scheduler).
+func (s *Store) StateKey(id string) string { return s.shipmentKeys(id)[0] }
+
 func shipmentFromHash(m map[string]string) (*Shipment, error) {
 	sh := &Shipment{
 		ID:             m["id"],
@@ -627,6 +639,12 @@ func shipmentFromHash(m map[string]string) (*Shipment, error) {
 	sh.EventCount, _ = strconv.Atoi(m["event_count"])
 	sh.CreatedAt = unixMilli(m["created_at"])
 	sh.UpdatedAt = unixMilli(m["updated_at"])
+	if t := unixMilli(m[FieldCheckedAt]); !t.IsZero() {
+		sh.LastCheckedAt = &t
+	}
+	if t := unixMilli(m[FieldCheckNext]); !t.IsZero() {
+		sh.NextCheckAt = &t
+	}
 	if ev := m["status_event"]; ev != "" {
 		var e Event
 		if err := json.Unmarshal([]byte(ev), &e); err != nil {

@@ -1,5 +1,3 @@
-// Package dhl is trackd's DHL adapter. Its tracking numbers are recognised
-// by Detect, which needs no credentials and no configuration.
 package dhl
 
 import (

@@ -1,5 +1,7 @@
-// Package fedex is trackd's FedEx adapter. Its tracking numbers are
-// recognised by Detect, which needs no credentials and no configuration.
+// FedEx tracking numbers are recognised by Detect, which needs no
+// credentials and no configuration. (The package is documented in
+// fedex.go.)
+
 package fedex
 
 import (

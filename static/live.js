@@ -96,16 +96,17 @@
   const dropEmpty = sec => $(sec, '[data-empty]')?.remove();
 
   const onEvent = m => {
-    const sec = section(m.shipment_id);
-    // Already shown: replays overlap.
-    if (!sec || !m.event || cmpCursor(m.cursor, sec.dataset.cursor) <= 0) return;
-    const ol = $(sec, '[data-timeline]'), li = eventItem(m.event, m.cursor);
+    const sec = section(m.shipment_id), ev = m.event;
+    // Replays overlap; state messages have no event.
+    if (!sec || ev && cmpCursor(m.cursor, sec.dataset.cursor) <= 0) return;
+    setState(sec, m.status, m.delayed, m.estimated_delivery);
+    if (!ev) return;
+    const ol = $(sec, '[data-timeline]'), li = eventItem(ev, m.cursor);
     sec.dataset.cursor = m.cursor;
     li.className = 'new';
     insertEvent(ol, li);
     dropEmpty(sec);
-    setState(sec, m.status, m.delayed, m.estimated_delivery);
-    if (ol.firstElementChild === li) setLatest(sec, m.event);
+    if (ol.firstElementChild === li) setLatest(sec, ev);
     setUpdated(sec, Date.now());
   };
   const onSnapshot = m => {
@@ -123,7 +124,7 @@
   const onMessage = data => {
     let m;
     try { m = JSON.parse(data); } catch { return; }
-    if (m.type === 'event') onEvent(m);
+    if (/^(event|state)$/.test(m.type)) onEvent(m);
     else if (m.type === 'snapshot') onSnapshot(m);
     attempt = 0;
   };

@@ -14,7 +14,7 @@ local state, evs, seen, out = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = ARGV[4]
 
 local cur = redis.call('HMGET', state, 'status', 'status_key', 'eta_first', 'eta_first_key',
-  'eta_latest', 'eta_latest_key', 'event_count', 'ver', 'order_id', 'direction', 'exp')
+  'eta_latest', 'eta_latest_key', 'event_count', 'ver', 'order_id', 'direction', 'exp', 'delayed')
 local set = {}
 local fresh = not cur[1]
 if fresh then
@@ -86,7 +86,9 @@ if added > 0 or eta_changed == 1 or fresh then
       id = ARGV[1] .. ':' .. ver, shipment_id = ARGV[1], carrier = ARGV[2], tracking_number = ARGV[3],
       from = from, to = status, order_id = cur[9] or '', eta_first = eta_first, eta_latest = eta_latest,
       eta_changed = eta_changed == 1, cursor = last or redis.call('HGET', state, 'cursor') or '',
-      direction = cur[10] or 'outbound', at = now }))
+      direction = cur[10] or 'outbound', at = now,
+      -- The flag as the delay watcher last stored it; only the watcher moves it.
+      delayed = cur[12] == '1', delay_changed = false }))
   end
   -- Retention: refresh the keys' expiry when the kind of retention changes,
   -- on the first event (the stream and seen keys are new), and once a day.

@@ -42,6 +42,16 @@ type ProcessorConfig struct {
 	MaxDeliveries int64
 	// FinishTimeout bounds finishing the batch in hand at shutdown.
 	FinishTimeout time.Duration
+	// Watcher, when set, is told which shipments each batch moved (new
+	// events, or a recorded change) once their changes are forwarded: the
+	// delay watcher re-reads them to keep its schedule, and to clear a
+	// delay a new scan ended.
+	Watcher ShipmentWatcher
+}
+
+// ShipmentWatcher is told about shipments whose state just moved.
+type ShipmentWatcher interface {
+	Watch(ctx context.Context, ids []string) error
 }
 
 // DefaultProcessorConfig returns the production defaults.
@@ -338,9 +348,10 @@ func (p *Processor) handle(parent context.Context, key, consumer string, msgs []
 	}
 
 	var changes []OutboxEntry
-	var live []string
+	var live, moved []string
 	seenLive := map[string]bool{}
 	seenChange := map[string]bool{}
+	seenMoved := map[string]bool{}
 	var dead []DeadLetter
 	applied := p.now()
 	for i := range entries {
@@ -363,6 +374,10 @@ func (p *Processor) handle(parent context.Context, key, consumer string, msgs []
 					changes = append(changes, c)
 				}
 			}
+			if (r.New > 0 || len(r.Outbox) > 0) && !seenMoved[r.ShipmentID] {
+				seenMoved[r.ShipmentID] = true
+				moved = append(moved, r.ShipmentID)
+			}
 		}
 		if e.reason != "" {
 			body, _ := e.msg.Values["body"].(string)
@@ -376,6 +391,14 @@ func (p *Processor) handle(parent context.Context, key, consumer string, msgs []
 	}
 	if err := p.store.forward(ctx, changes, live); err != nil {
 		return err
+	}
+	if p.cfg.Watcher != nil && len(moved) > 0 {
+		// Not a reason to retry the batch: redelivered, its events are
+		// duplicates and would not be reported again. A stale schedule
+		// only makes the watcher look too early, or wait for the next scan.
+		if err := p.cfg.Watcher.Watch(ctx, moved); err != nil {
+			p.log.Warn("delay watch update failed", "shipments", len(moved), "err", err)
+		}
 	}
 	if err := p.store.AddDeadLetters(ctx, dead); err != nil {
 		return err

@@ -134,6 +134,10 @@ func (s *Store) IngestKey(n int) string     { return s.shardKey("ingest", n) }
 func (s *Store) ChangesKey(n int) string    { return s.shardKey("changes", n) }
 func (s *Store) DeadLetterKey(n int) string { return s.shardKey("deadletter", n) }
 
+// DelayWatchKey names shard n of the delay watcher's schedule: a sorted
+// set of shipment ids scored by when each would become delayed (unix ms).
+func (s *Store) DelayWatchKey(n int) string { return s.shardKey("delaywatch", n) }
+
 // ShardOf spreads keys over the shards.
 func (s *Store) ShardOf(key string) int {
 	h := fnv.New32a()
@@ -304,6 +308,12 @@ type Change struct {
 	ETAChanged     bool   `json:"eta_changed"`
 	Cursor         string `json:"cursor"`
 	At             string `json:"at"`
+	// Delayed is the shipment's stored delayed flag after this change.
+	// DelayChanged marks the changes the delay watcher records when it
+	// sets or clears that flag: they move nothing else, and are how a
+	// shipment going late (or back on time) reaches the notifier once.
+	Delayed      bool `json:"delayed"`
+	DelayChanged bool `json:"delay_changed"`
 }
 
 // OutboxEntry is a change waiting in a shipment's outbox. It is forwarded

@@ -66,6 +66,12 @@ func DefaultHubConfig() HubConfig {
 // connection. Notifications only say "shipment X has news": the hub reads
 // what is new from the shipment's stream, once per node, so messages reach
 // every client in stream order, none missed and none twice.
+//
+// News without a new event (the delay watcher marking a shipment late, or
+// clearing that) goes out as a state message, to the clients whose last
+// message about the shipment showed something else:
+//
+//	{"type":"state","shipment_id","status","delayed","estimated_delivery"}
 type Hub struct {
 	cfg     HubConfig
 	rdb     redis.UniversalClient
@@ -246,6 +252,10 @@ func (h *Hub) fanout(w *watch) {
 		h.log.Warn("live fan-out", "shipment_id", w.id, "err", err)
 		return
 	}
+	if len(msgs) == 0 {
+		h.fanoutState(ctx, w)
+		return
+	}
 	for _, m := range msgs {
 		for c := range w.clients {
 			c.deliver(w.id, m)
@@ -257,12 +267,66 @@ func (h *Hub) fanout(w *watch) {
 	}
 }
 
+// fanoutState sends the shipment's state to the clients that show another
+// one. The caller holds w.mu.
+func (h *Hub) fanoutState(ctx context.Context, w *watch) {
+	if len(w.clients) == 0 {
+		return
+	}
+	sh, err := h.store.Shipment(ctx, w.id, false)
+	if errors.Is(err, tracking.ErrNotFound) {
+		return // nothing stored yet: nothing to show
+	}
+	if err != nil {
+		h.log.Warn("live state", "shipment_id", w.id, "err", err)
+		return
+	}
+	sh.DeriveDelayed(h.now(), h.cfg.NoScanAfter)
+	st := stateOf(sh)
+	b, err := json.Marshal(liveState{Type: "state", ShipmentID: w.id, Status: sh.Status, Delayed: sh.Delayed,
+		EstimatedDelivery: sh.EstimatedDelivery})
+	if err != nil {
+		h.log.Warn("encode live state", "shipment_id", w.id, "err", err)
+		return
+	}
+	for c := range w.clients {
+		c.deliverState(w.id, st, b)
+	}
+}
+
+// liveState is the message for a shipment whose state moved without a new
+// event (DESIGN.md, "Live messages").
+type liveState struct {
+	Type              string          `json:"type"` // "state"
+	ShipmentID        string          `json:"shipment_id"`
+	Status            tracking.Status `json:"status"`
+	Delayed           bool            `json:"delayed"`
+	EstimatedDelivery *tracking.ETA   `json:"estimated_delivery"`
+}
+
+// shownState is what a page shows of a shipment beside its history, as the
+// last message about it said.
+type shownState struct {
+	status              tracking.Status
+	delayed, eta        bool
+	etaFirst, etaLatest string
+}
+
+func stateOf(sh *tracking.Shipment) shownState {
+	st := shownState{status: sh.Status, delayed: sh.Delayed}
+	if e := sh.EstimatedDelivery; e != nil {
+		st.eta, st.etaFirst, st.etaLatest = true, e.First, e.Latest
+	}
+	return st
+}
+
 // liveMessage is one queued message: the cursor orders it, id names it
-// for SSE's Last-Event-ID.
+// for SSE's Last-Event-ID; state is the shipment's state it carries.
 type liveMessage struct {
 	cursor string
 	id     string
 	data   []byte
+	state  *shownState
 }
 
 // messagesAfter builds the event messages for a shipment's events after cursor.
@@ -276,6 +340,7 @@ func (h *Hub) messagesAfter(ctx context.Context, id, cursor string) ([]liveMessa
 		return nil, "", err
 	}
 	sh.DeriveDelayed(h.now(), h.cfg.NoScanAfter)
+	st := stateOf(sh)
 	out := make([]liveMessage, 0, len(events))
 	for _, e := range events {
 		e.Raw = nil
@@ -284,7 +349,7 @@ func (h *Hub) messagesAfter(ctx context.Context, id, cursor string) ([]liveMessa
 		if err != nil {
 			return nil, "", fmt.Errorf("encode live event %s: %w", e.Cursor, err)
 		}
-		out = append(out, liveMessage{cursor: e.Cursor, id: id + ":" + e.Cursor, data: b})
+		out = append(out, liveMessage{cursor: e.Cursor, id: id + ":" + e.Cursor, data: b, state: &st})
 	}
 	return out, events[len(events)-1].Cursor, nil
 }
@@ -352,7 +417,8 @@ type liveClient struct {
 	send      chan liveMessage
 
 	mu      sync.Mutex
-	cursors map[string]string // shipment id -> newest cursor queued
+	cursors map[string]string     // shipment id -> newest cursor queued
+	shown   map[string]shownState // shipment id -> state last queued
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -367,7 +433,7 @@ type liveClient struct {
 // any) is queued, and disconnect when the connection ends.
 func (h *Hub) connect(ctx context.Context, transport string, shipmentIDs []string) (*liveClient, error) {
 	c := &liveClient{hub: h, transport: transport, send: make(chan liveMessage, h.cfg.QueueSize),
-		cursors: map[string]string{}, done: make(chan struct{})}
+		cursors: map[string]string{}, shown: map[string]shownState{}, done: make(chan struct{})}
 	for _, id := range shipmentIDs {
 		if _, err := h.acquire(ctx, id); err != nil {
 			c.releaseWatches()
@@ -427,7 +493,29 @@ func (c *liveClient) deliver(shipmentID string, m liveMessage) {
 		return
 	}
 	c.cursors[shipmentID] = m.cursor
+	if m.state != nil {
+		c.shown[shipmentID] = *m.state
+	}
 	c.mu.Unlock()
+	c.push(m)
+}
+
+// deliverState queues a state message unless the client's last message
+// about the shipment showed the same. A client that has had no message
+// about it since it connected gets it anyway: its page may predate it.
+func (c *liveClient) deliverState(shipmentID string, st shownState, data []byte) {
+	c.mu.Lock()
+	if prev, ok := c.shown[shipmentID]; ok && prev == st {
+		c.mu.Unlock()
+		return
+	}
+	c.shown[shipmentID] = st
+	c.mu.Unlock()
+	c.push(liveMessage{data: data})
+}
+
+// push queues m; a full queue disconnects the client.
+func (c *liveClient) push(m liveMessage) {
 	select {
 	case c.send <- m:
 		c.hub.metrics.messages.Inc()

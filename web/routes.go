@@ -31,6 +31,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/orders", s.requireKey(ScopeWrite), s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
+	api.Patch("/shipments/:id", s.requireKey(ScopeWrite), s.patchShipment)
 	api.Get("/carriers", s.requireKey(ScopeRead), s.listCarriers)
 	api.Post("/carriers/detect", s.requireKey(ScopeRead), s.detectCarrier)
 	api.Use(func(c *fiber.Ctx) error { return httpError(fiber.StatusNotFound, "no such API route") })

@@ -108,6 +108,30 @@ func FormatRelative(l Lang, then, now time.Time) string {
 	return tr(l, "rel."+unit+form, "n", FormatNumber(l, n))
 }
 
+// FormatNext says when something will happen, relative to now: "next
+// check in 3 hours". A time already past is "shortly": the scheduler is
+// about to get to it.
+func FormatNext(l Lang, then, now time.Time) string {
+	d := then.Sub(now)
+	var unit string
+	var n int
+	switch {
+	case d < time.Minute:
+		return l.T("next.soon")
+	case d < time.Hour:
+		unit, n = "minute", int(d/time.Minute)
+	case d < 24*time.Hour:
+		unit, n = "hour", int(d/time.Hour)
+	default:
+		unit, n = "day", int(d/(24*time.Hour))
+	}
+	form := ".other"
+	if n == 1 {
+		form = ".one"
+	}
+	return tr(l, "next."+unit+form, "n", FormatNumber(l, n))
+}
+
 // ParseETA reads an estimated delivery, a date (2006-01-02) or an RFC 3339
 // instant, as the calendar date it names (the instant's date in its own
 // offset), at midnight UTC.

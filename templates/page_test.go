@@ -165,3 +165,42 @@ func TestTrackingPage_PendingWithoutEvents(t *testing.T) {
 		t.Error("a link for a carrier without a tracking page")
 	}
 }
+
+func TestTrackingPage_PolledShipmentSaysWhenItWasCheckedAndWillBe(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	checked, next := now.Add(-20*time.Minute), now.Add(3*time.Hour)
+	order := func(last, nxt *time.Time) tracking.PublicOrder {
+		return tracking.PublicOrder{Number: "7", Shipments: []tracking.PublicShipment{{ID: "s_1", Carrier: "ups", TrackingNumber: "1Z",
+			Status: tracking.StatusInTransit, Events: []tracking.Event{}, LastCheckedAt: last, NextCheckAt: nxt}}}
+	}
+	tests := []struct {
+		name   string
+		lang   Lang
+		order  tracking.PublicOrder
+		want   []string
+		absent []string
+	}{
+		{"polled", English, order(&checked, &next), []string{"Checked with the carrier", "20 minutes ago", "next check in 3 hours"}, nil},
+		{"polled, German", German, order(&checked, &next), []string{"Beim Versanddienstleister abgefragt", "nächste Abfrage in 3 Stunden"}, nil},
+		{"finished: no next check", English, order(&checked, nil), []string{"20 minutes ago"}, []string{"next check"}},
+		{"not polled", English, order(nil, nil), nil, []string{"Checked with the carrier", "data-checked"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := TrackingPage(TrackingProps{Lang: tt.lang, Now: now, Order: tt.order}).Render(context.Background(), &b); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("missing %q", w)
+				}
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(b.String(), a) {
+					t.Errorf("shows %q", a)
+				}
+			}
+		})
+	}
+}

@@ -39,6 +39,10 @@ type PublicShipment struct {
 	EstimatedDelivery *ETA         `json:"estimated_delivery"`
 	// UpdatedAt is when trackd last heard anything new about it.
 	UpdatedAt time.Time `json:"updated_at"`
+	// LastCheckedAt and NextCheckAt say when the carrier was last asked and
+	// will be next; nil for a shipment that is not polled.
+	LastCheckedAt *time.Time `json:"last_checked_at"`
+	NextCheckAt   *time.Time `json:"next_check_at"`
 	// Cursor is the position of the newest event: where a live client resumes.
 	Cursor string `json:"cursor"`
 	// Events are newest first, as a timeline shows them; Raw is dropped.
@@ -70,6 +74,7 @@ func NewPublicOrder(o Order, shipments map[string]*Shipment) PublicOrder {
 		if sh := shipments[c.ID]; sh != nil {
 			ps.Status, ps.Delayed, ps.EstimatedDelivery = sh.Status, sh.Delayed, sh.EstimatedDelivery
 			ps.UpdatedAt, ps.Cursor = sh.UpdatedAt, sh.Cursor
+			ps.LastCheckedAt, ps.NextCheckAt = sh.LastCheckedAt, sh.NextCheckAt
 			for _, e := range slices.Backward(sh.Events) {
 				e.Raw = nil
 				ps.Events = append(ps.Events, e)

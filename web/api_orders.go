@@ -37,6 +37,9 @@ func (s *Server) putOrder(c *fiber.Ctx) error {
 	if err != nil {
 		return storeError(err)
 	}
+	if err := s.schedulePolls(c.UserContext(), o); err != nil {
+		return err
+	}
 	v, err := s.orderView(c.UserContext(), o)
 	if err != nil {
 		return err
@@ -47,6 +50,24 @@ func (s *Server) putOrder(c *fiber.Ctx) error {
 		c.Location("/api/v1/orders/" + o.ID)
 	}
 	return c.Status(status).JSON(v)
+}
+
+// schedulePolls asks the poll scheduler to poll the order's shipments now
+// (those already scheduled keep their time). Storing the order is
+// idempotent, so a failure here answers 503 and the client's retry
+// schedules what this attempt did not.
+func (s *Server) schedulePolls(ctx context.Context, o tracking.Order) error {
+	if s.deps.Polls == nil {
+		return nil
+	}
+	now := s.deps.Now()
+	for _, sh := range o.Shipments {
+		if err := s.deps.Polls.Schedule(ctx, sh.Carrier, sh.TrackingNumber, now); err != nil {
+			return &Error{Status: fiber.StatusServiceUnavailable, RetryAfter: 5,
+				Message: "the order is stored but its polling could not be scheduled; send it again", Err: err}
+		}
+	}
+	return nil
 }
 
 func (s *Server) getOrder(c *fiber.Ctx) error {

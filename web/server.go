@@ -106,11 +106,21 @@ type Deps struct {
 	// Adapters verify carriers' webhooks (POST /webhooks/{slug}); nil
 	// leaves only /webhooks/generic.
 	Adapters Adapters
+	// Polls schedules the polling of registered shipments; nil when no
+	// carrier is polled.
+	Polls    PollScheduler
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
+}
+
+// PollScheduler is the poll scheduler as the API uses it.
+type PollScheduler interface {
+	// Schedule makes a shipment due for polling at at, unless it already
+	// is; carriers that are not polled are ignored.
+	Schedule(ctx context.Context, carrier, number string, at time.Time) error
 }
 
 // Server holds the handlers' shared state.

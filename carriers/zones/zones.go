@@ -8,6 +8,7 @@ package zones
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trackd/trackd/tracking"
@@ -127,11 +128,25 @@ func Lookup(country, region string) (*time.Location, bool) {
 	if name == "" {
 		return nil, false
 	}
+	return load(name)
+}
+
+// loaded memoizes time.LoadLocation, which reads and parses the zone file
+// on every call: a poll answer with a hundred events would read it a
+// hundred times. A *time.Location is immutable, so sharing one is safe.
+var loaded sync.Map // zone name -> *time.Location, or nil when it failed
+
+func load(name string) (*time.Location, bool) {
+	if v, ok := loaded.Load(name); ok {
+		loc, _ := v.(*time.Location)
+		return loc, loc != nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return nil, false
+		loc = nil
 	}
-	return loc, true
+	loaded.Store(name, loc)
+	return loc, loc != nil
 }
 
 // Place reads a local time given without an offset at loc. wall holds the

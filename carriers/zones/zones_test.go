@@ -60,3 +60,12 @@ func TestPlace(t *testing.T) {
 		t.Errorf("Dallas: at %v local %v unknown %v; want the wall time as UTC, unknown", at, local, unknown)
 	}
 }
+
+func BenchmarkLookup(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := Lookup("US", "GA"); !ok {
+			b.Fatal("no zone")
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackd/trackd/carriers/polling"
 	"github.com/trackd/trackd/web"
 )
 
@@ -36,8 +37,10 @@ type Config struct {
 	WebhookLimit      int
 	NoScanAfter       time.Duration
 	DebugAddr         string
-	Brand             web.Brand
-	TrustedProxies    []string
+	// PollRates override the poll scheduler's per-carrier rates.
+	PollRates      map[string]polling.Rate
+	Brand          web.Brand
+	TrustedProxies []string
 	// AdapterEnv holds the carrier adapters' settings by variable name
 	// (TRACKD_<SLUG>_...); each adapter reads its own.
 	AdapterEnv map[string]string
@@ -52,6 +55,19 @@ var adapterSettings = []string{
 	"TRACKD_AFTERSHIP_WEBHOOK_SECRET", "TRACKD_AFTERSHIP_API_KEY", "TRACKD_AFTERSHIP_BASE_URL",
 	"TRACKD_EASYPOST_WEBHOOK_SECRET", "TRACKD_EASYPOST_API_KEY", "TRACKD_EASYPOST_BASE_URL",
 	"TRACKD_SHIPPO_WEBHOOK_SECRET", "TRACKD_SHIPPO_API_KEY", "TRACKD_SHIPPO_BASE_URL",
+	"TRACKD_UPS_CLIENT_ID", "TRACKD_UPS_CLIENT_SECRET", "TRACKD_UPS_ACCOUNT_NUMBER", "TRACKD_UPS_BASE_URL",
+	"TRACKD_UPS_WEBHOOK_SECRET", "TRACKD_UPS_WEBHOOK_CLIENT_ID",
+	"TRACKD_FEDEX_CLIENT_ID", "TRACKD_FEDEX_CLIENT_SECRET", "TRACKD_FEDEX_BASE_URL", "TRACKD_FEDEX_WEBHOOK_SECRET",
+	"TRACKD_USPS_CLIENT_ID", "TRACKD_USPS_CLIENT_SECRET", "TRACKD_USPS_BASE_URL", "TRACKD_USPS_WEBHOOK_SECRET",
+	"TRACKD_DHL_API_KEY", "TRACKD_DHL_BASE_URL", "TRACKD_DHL_SERVICE",
+	"TRACKD_DHL_REQUESTER_COUNTRY_CODE", "TRACKD_DHL_ORIGIN_COUNTRY_CODE",
+}
+
+// pollCredentials name, per polled carrier, the variable whose presence
+// turns its polling on: its API credentials.
+var pollCredentials = map[string]string{
+	"ups": "TRACKD_UPS_CLIENT_ID", "fedex": "TRACKD_FEDEX_CLIENT_ID",
+	"usps": "TRACKD_USPS_CLIENT_ID", "dhl": "TRACKD_DHL_API_KEY",
 }
 
 // allRoles are the parts of trackd a node can run.
@@ -145,6 +161,7 @@ func settings() []setting {
 			}
 			return nil
 		}},
+		{"TRACKD_POLL_RATES", "", "per-carrier poll rates shared by all nodes, e.g. dhl=250/d,ups=5/s (defaults: the carriers' published limits)", parsePollRates},
 		{"TRACKD_DEBUG_ADDR", "", "address for Go's pprof profiles (e.g. 127.0.0.1:6060); unset: off", func(c *Config, v string) error {
 			c.DebugAddr = v
 			return nil
@@ -180,6 +197,27 @@ func adapterSetting(env string) setting {
 		c.AdapterEnv[env] = v
 		return nil
 	}}
+}
+
+// parsePollRates reads "carrier=N/unit" pairs, unit s, m, h or d; the
+// burst is six seconds' worth, at least one.
+func parsePollRates(c *Config, v string) error {
+	c.PollRates = map[string]polling.Rate{}
+	for pair := range strings.SplitSeq(v, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		carrier, rate, ok := strings.Cut(pair, "=")
+		num, unit, ok2 := strings.Cut(strings.TrimSpace(rate), "/")
+		n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		per := map[string]float64{"s": 1, "m": 60, "h": 3600, "d": 86400}[strings.TrimSpace(unit)]
+		if !ok || !ok2 || err != nil || n <= 0 || per == 0 {
+			return fmt.Errorf("%q is not carrier=N/unit (unit s, m, h or d), e.g. dhl=250/d", pair)
+		}
+		perSecond := n / per
+		c.PollRates[strings.ToLower(strings.TrimSpace(carrier))] = polling.Rate{PerSecond: perSecond, Burst: max(1, int(perSecond*6))}
+	}
+	return nil
 }
 
 func parseRoles(c *Config, v string) error {

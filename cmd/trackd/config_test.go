@@ -28,6 +28,8 @@ func TestRun_BadConfigurationExitsWithTwo(t *testing.T) {
 		{"bad trusted proxy", map[string]string{"TRACKD_TRUSTED_PROXIES": "10.0.0.0/8,balancer"}, nil, "TRACKD_TRUSTED_PROXIES"},
 		{"bad brand colour", map[string]string{"TRACKD_BRAND_COLOR": "red;}body{display:none"}, nil, "TRACKD_BRAND_COLOR"},
 		{"bad log level", map[string]string{"TRACKD_LOG_LEVEL": "loud"}, nil, "TRACKD_LOG_LEVEL"},
+		{"poll rate without a unit", map[string]string{"TRACKD_POLL_RATES": "dhl=250"}, nil, "TRACKD_POLL_RATES"},
+		{"negative poll rate", map[string]string{"TRACKD_POLL_RATES": "ups=-1/s"}, nil, "TRACKD_POLL_RATES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,5 +55,28 @@ func TestLoadConfig_FlagsOverrideTheEnvironment(t *testing.T) {
 	}
 	if !cfg.Roles["web"] || !cfg.Roles["ingest"] {
 		t.Errorf("default roles = %v, want all", cfg.Roles)
+	}
+}
+
+func TestLoadConfig_PollRates(t *testing.T) {
+	env := map[string]string{"TRACKD_POLL_RATES": "dhl=250/d, UPS=10/s,usps=120/m"}
+	cfg, err := LoadConfig(nil, func(k string) string { return env[k] }, &syncBuffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		carrier   string
+		perSecond float64
+		burst     int
+	}{
+		{"dhl", 250.0 / 86400, 1},
+		{"ups", 10, 60},
+		{"usps", 2, 12},
+	}
+	for _, tt := range tests {
+		r, ok := cfg.PollRates[tt.carrier]
+		if !ok || r.PerSecond != tt.perSecond || r.Burst != tt.burst {
+			t.Errorf("%s: rate %+v (set %v), want %v/s burst %d", tt.carrier, r, ok, tt.perSecond, tt.burst)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -17,6 +18,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	// Carriers give local times that trackd places in their zone
+	// (carriers/zones); the zone database is built in so that a container
+	// without one still reads them right.
+	_ "time/tzdata"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +32,7 @@ import (
 	"github.com/trackd/trackd/carriers/demo"
 	"github.com/trackd/trackd/carriers/easypost"
 	"github.com/trackd/trackd/carriers/generic"
+	"github.com/trackd/trackd/carriers/polling"
 	"github.com/trackd/trackd/carriers/shippo"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
@@ -187,10 +193,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		})
 		log.Info("processors started", "shards", cfg.Shards)
 	}
-	for _, r := range []string{"poll", "notify"} {
-		if cfg.Roles[r] {
-			log.Debug("role has nothing to run yet", "role", r)
-		}
+	polls := newPollScheduler(cfg, rdb, store, adapters, log.With("role", "poll"), reg)
+	if cfg.Roles["poll"] && polls != nil {
+		wg.Go(func() { polls.Run(procCtx) })
+		log.Info("poll scheduler started", "carriers", polls.Carriers())
+	}
+	if cfg.Roles["notify"] {
+		log.Debug("role has nothing to run yet", "role", "notify")
 	}
 
 	var app interface {
@@ -219,6 +228,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wg.Go(func() { hub.Run(procCtx) })
 		a, err := web.New(wcfg, web.Deps{
 			Store: store, Keys: keys, Redis: rdb, Hub: hub, Adapters: adapters, Registry: reg, Log: log,
+			Polls: pollDep(polls),
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {
@@ -276,4 +286,37 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		log.Warn("stopping with work in flight; it stays pending and another processor reclaims it")
 	}
 	return nil
+}
+
+// newPollScheduler returns the scheduler of the carriers whose API
+// credentials are configured, or nil when there are none. Every node has
+// one, so that the API can schedule the orders it stores; only nodes with
+// the poll role run it.
+func newPollScheduler(cfg Config, rdb redis.UniversalClient, store *tracking.Store, adapters *carriers.Registry, log *slog.Logger, reg prometheus.Registerer) *polling.Scheduler {
+	sources := map[string]carriers.Poller{}
+	for slug, env := range pollCredentials {
+		if cfg.AdapterEnv[env] == "" {
+			continue
+		}
+		a, ok := adapters.Adapter(slug)
+		if p, isPoller := a.(carriers.Poller); ok && isPoller {
+			sources[slug] = p
+		}
+	}
+	if len(sources) == 0 {
+		return nil
+	}
+	pcfg := polling.DefaultConfig()
+	pcfg.Prefix = cfg.KeyPrefix
+	pcfg.Rates = maps.Clone(pcfg.Rates)
+	maps.Copy(pcfg.Rates, cfg.PollRates)
+	return polling.New(rdb, store, sources, pcfg, log, polling.NewMetrics(reg))
+}
+
+// pollDep keeps a nil scheduler a nil interface.
+func pollDep(s *polling.Scheduler) web.PollScheduler {
+	if s == nil {
+		return nil
+	}
+	return s
 }

@@ -43,6 +43,15 @@ type Poller interface {
 	ParsePoll(body []byte) ([]tracking.Update, error)
 }
 
+// Route is implemented by adapters that carry other carriers' data:
+// aggregators, and trackd's generic format. Their slug names a way in,
+// never the carrier of a shipment.
+type Route interface {
+	// Routes says what the adapter carries: "every carrier", for the
+	// listing of adapters.
+	Routes() string
+}
+
 // Detector scores how likely a tracking number is the carrier's own, from
 // 0 (not its format) to 1 (its format, and the check digit holds).
 type Detector interface {

@@ -52,11 +52,22 @@ func (s *Server) putOrder(c *fiber.Ctx) error {
 	return c.Status(status).JSON(v)
 }
 
-// schedulePolls asks the poll scheduler to poll the order's shipments now
-// (those already scheduled keep their time). Storing the order is
+// schedulePolls asks the delay watcher to watch the order's shipments and
+// the poll scheduler to poll them now (those already scheduled keep their
+// time). Storing the order is
 // idempotent, so a failure here answers 503 and the client's retry
 // schedules what this attempt did not.
 func (s *Server) schedulePolls(ctx context.Context, o tracking.Order) error {
+	if s.deps.Delays != nil {
+		ids := make([]string, len(o.Shipments))
+		for i, sh := range o.Shipments {
+			ids[i] = sh.ID
+		}
+		if err := s.deps.Delays.Watch(ctx, ids); err != nil {
+			return &Error{Status: fiber.StatusServiceUnavailable, RetryAfter: 5,
+				Message: "the order is stored but its delay watch could not be set; send it again", Err: err}
+		}
+	}
 	if s.deps.Polls == nil {
 		return nil
 	}

@@ -5,18 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/tracking"
 )
-
-// carrierChanger is the store's carrier correction. It is asked for by
-// type, not added to Store, so the stores tests stand in with need not
-// implement it.
-type carrierChanger interface {
-	ChangeCarrier(ctx context.Context, shipmentID, carrier string, now time.Time) (string, error)
-}
 
 // shipmentPatch is the body of PATCH /api/v1/shipments/{id}.
 type shipmentPatch struct {
@@ -61,17 +54,18 @@ func (s *Server) patchShipment(c *fiber.Ctx) error {
 			return &tracking.FieldError{Field: "carrier",
 				Message: fmt.Sprintf("%q is not a carrier trackd knows; GET /api/v1/carriers lists them", carrier)}
 		}
-		changer, ok := s.deps.Store.(carrierChanger)
-		if !ok {
-			return httpError(fiber.StatusNotImplemented, "this server's store cannot change a shipment's carrier")
-		}
-		newID, err = changer.ChangeCarrier(ctx, id, carrier, s.deps.Now())
+		newID, err = s.deps.Store.ChangeCarrier(ctx, id, carrier, s.deps.Now())
 		var conflict *tracking.CarrierConflictError
 		switch {
 		case errors.As(err, &conflict):
 			return &Error{Status: fiber.StatusConflict, Message: conflict.Message, Err: err}
 		case err != nil:
 			return storeError(err)
+		}
+	}
+	if newID != id {
+		if err := s.followShipments(ctx, sh.Carrier, carrier, sh.TrackingNumber, newID); err != nil {
+			return err
 		}
 	}
 	out, err := s.deps.Store.Shipment(ctx, newID, true)
@@ -82,16 +76,41 @@ func (s *Server) patchShipment(c *fiber.Ctx) error {
 	return c.JSON(patchedShipment{Shipment: out, PreviousID: id})
 }
 
-// knownCarrier reports whether GET /api/v1/carriers lists slug: a
-// configured adapter, or a carrier whose numbers trackd recognises.
+// knownCarrier reports whether slug can be a shipment's carrier: one
+// whose numbers trackd recognises, or a configured adapter that is a
+// carrier. An aggregator's or the generic format's slug is a way in, not a
+// carrier: a shipment under it would never get an update.
 func (s *Server) knownCarrier(slug string) bool {
 	if _, ok := s.detectors()[slug]; ok {
 		return true
 	}
 	for _, a := range s.adapters() {
-		if a.Slug() == slug {
+		if _, route := a.(carriers.Route); a.Slug() == slug && !route {
 			return true
 		}
 	}
 	return false
+}
+
+// followShipments moves polling and delay watching to the corrected
+// shipment. The correction itself is done; a failure here answers 503,
+// and the retried PATCH (a no-op for the store) comes back here.
+func (s *Server) followShipments(ctx context.Context, oldCarrier, carrier, number, id string) error {
+	if s.deps.Polls != nil {
+		err := s.deps.Polls.Unschedule(ctx, oldCarrier, number)
+		if err == nil {
+			err = s.deps.Polls.Schedule(ctx, carrier, number, s.deps.Now())
+		}
+		if err != nil {
+			return &Error{Status: fiber.StatusServiceUnavailable, RetryAfter: 5,
+				Message: "the carrier is corrected but its polling could not be moved; send the request again", Err: err}
+		}
+	}
+	if s.deps.Delays != nil {
+		if err := s.deps.Delays.Watch(ctx, []string{id}); err != nil {
+			return &Error{Status: fiber.StatusServiceUnavailable, RetryAfter: 5,
+				Message: "the carrier is corrected but its delay watch could not be moved; send the request again", Err: err}
+		}
+	}
+	return nil
 }

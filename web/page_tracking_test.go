@@ -57,6 +57,10 @@ func (p *pageStore) Append(context.Context, string, []byte, string, time.Time) (
 	return "", fmt.Errorf("append: not in this fake")
 }
 
+func (p *pageStore) ChangeCarrier(context.Context, string, string, time.Time) (string, error) {
+	return "", fmt.Errorf("change carrier: not in this fake")
+}
+
 func (p *pageStore) PutOrder(context.Context, tracking.OrderInput, time.Time) (tracking.Order, bool, error) {
 	return tracking.Order{}, false, fmt.Errorf("put order: not in this fake")
 }

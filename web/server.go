@@ -27,6 +27,9 @@ type Store interface {
 	OrderByNumber(ctx context.Context, number string) (tracking.Order, error)
 	Shipment(ctx context.Context, id string, withEvents bool) (*tracking.Shipment, error)
 	EventsAfter(ctx context.Context, id, cursor string) ([]tracking.Event, error)
+	// ChangeCarrier corrects a claimed shipment's carrier and returns the
+	// id of the shipment the order now tracks.
+	ChangeCarrier(ctx context.Context, shipmentID, carrier string, now time.Time) (string, error)
 }
 
 // Adapters finds carrier adapters.
@@ -108,7 +111,11 @@ type Deps struct {
 	Adapters Adapters
 	// Polls schedules the polling of registered shipments; nil when no
 	// carrier is polled.
-	Polls    PollScheduler
+	Polls PollScheduler
+	// Delays is told of shipments registered or corrected, so that one
+	// without a scan yet is watched for delay too; nil leaves that to the
+	// processors, which watch a shipment from its first scan.
+	Delays   tracking.ShipmentWatcher
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics
@@ -121,6 +128,8 @@ type PollScheduler interface {
 	// Schedule makes a shipment due for polling at at, unless it already
 	// is; carriers that are not polled are ignored.
 	Schedule(ctx context.Context, carrier, number string, at time.Time) error
+	// Unschedule stops polling a shipment.
+	Unschedule(ctx context.Context, carrier, number string) error
 }
 
 // Server holds the handlers' shared state.

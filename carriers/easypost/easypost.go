@@ -132,5 +132,9 @@ func hmacKey(secret string) []byte { return []byte(norm.NFKD.String(secret)) }
 // Slug implements carriers.Adapter.
 func (*Adapter) Slug() string { return "easypost" }
 
+// Routes implements carriers.Route: an aggregator carries the data of the
+// carriers it tracks for its users.
+func (*Adapter) Routes() string { return "the carriers it tracks" }
+
 // Name implements carriers.Adapter.
 func (*Adapter) Name() string { return "EasyPost" }

@@ -171,6 +171,9 @@ type Adapter struct {
 // Slug implements carriers.Adapter.
 func (Adapter) Slug() string { return "generic" }
 
+// Routes implements carriers.Route: each message names its carrier.
+func (Adapter) Routes() string { return "any carrier its messages name" }
+
 // Name implements carriers.Adapter.
 func (Adapter) Name() string { return "trackd generic format" }
 

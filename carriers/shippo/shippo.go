@@ -103,6 +103,10 @@ func New(cfg Config) *Adapter {
 // Slug implements carriers.Adapter.
 func (*Adapter) Slug() string { return "shippo" }
 
+// Routes implements carriers.Route: an aggregator carries the data of the
+// carriers it tracks for its users.
+func (*Adapter) Routes() string { return "the carriers it tracks" }
+
 // Name implements carriers.Adapter.
 func (*Adapter) Name() string { return "Shippo" }
 

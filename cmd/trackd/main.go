@@ -30,10 +30,13 @@ import (
 	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/carriers/aftership"
 	"github.com/trackd/trackd/carriers/demo"
+	"github.com/trackd/trackd/carriers/dhl"
 	"github.com/trackd/trackd/carriers/easypost"
+	"github.com/trackd/trackd/carriers/fedex"
 	"github.com/trackd/trackd/carriers/generic"
 	"github.com/trackd/trackd/carriers/polling"
 	"github.com/trackd/trackd/carriers/shippo"
+	"github.com/trackd/trackd/carriers/usps"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
 )
@@ -181,16 +184,29 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		aftership.New(aftership.ConfigFromEnv(adapterEnv)),
 		easypost.New(easypost.ConfigFromEnv(adapterEnv)),
 		shippo.New(shippo.ConfigFromEnv(adapterEnv)),
+		fedex.New(fedex.ConfigFromEnv(adapterEnv)),
+		usps.New(usps.ConfigFromEnv(adapterEnv)),
+		dhl.New(dhl.ConfigFromEnv(adapterEnv)),
 	)
+	// Every node has a delay watcher: the API tells it of the shipments it
+	// registers; nodes with the ingest role also sweep.
+	dcfg := tracking.DefaultDelayConfig()
+	dcfg.NoScanAfter = cfg.NoScanAfter
+	delays, err := tracking.NewDelayWatcher(store, dcfg, log.With("role", "delay"), time.Now)
+	if err != nil {
+		return fmt.Errorf("delay watcher: %w", err)
+	}
 	if cfg.Roles["ingest"] {
 		host, _ := os.Hostname()
 		pcfg := tracking.DefaultProcessorConfig(host + "-" + strconv.Itoa(os.Getpid()))
+		pcfg.Watcher = delays
 		proc := tracking.NewProcessor(store, adapters, pcfg, log.With("role", "ingest"), tracking.NewProcessorMetrics(reg))
 		wg.Go(func() {
 			if err := proc.Run(procCtx); err != nil {
 				log.Error("processor stopped", "err", err)
 			}
 		})
+		wg.Go(func() { delays.Run(procCtx) })
 		log.Info("processors started", "shards", cfg.Shards)
 	}
 	polls := newPollScheduler(cfg, rdb, store, adapters, log.With("role", "poll"), reg)
@@ -228,7 +244,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wg.Go(func() { hub.Run(procCtx) })
 		a, err := web.New(wcfg, web.Deps{
 			Store: store, Keys: keys, Redis: rdb, Hub: hub, Adapters: adapters, Registry: reg, Log: log,
-			Polls: pollDep(polls),
+			Polls: pollDep(polls), Delays: delays,
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {

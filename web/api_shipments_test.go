@@ -293,6 +293,7 @@ func TestPatchShipment_Refusals(t *testing.T) {
 		{"unclaimed shipment", shpWriteKey, unclaimed, `{"carrier": "ups"}`, 409, "not claimed by an order", ""},
 		{"its own carrier, even one trackd does not know", shpWriteKey, customID, `{"carrier": "OnTrac"}`, 200, "", ""},
 		{"another carrier trackd does not know", shpWriteKey, customID, `{"carrier": "lasership"}`, 400, "not a carrier trackd knows", "carrier"},
+		{"the generic format is a way in, not a carrier", shpWriteKey, oldID, `{"carrier": "generic"}`, 400, "not a carrier trackd knows", "carrier"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,5 +1,3 @@
-// Package ups is trackd's UPS adapter. Its tracking numbers are recognised
-// by Detect, which needs no credentials and no configuration.
 package ups
 
 import (

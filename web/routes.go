@@ -19,6 +19,7 @@ func (s *Server) routes(app *fiber.App) {
 
 	app.Post("/webhooks/generic", s.genericWebhook)
 	app.Post("/webhooks/:slug", s.carrierWebhook)
+	app.Post("/webhooks/:slug/token", s.webhookToken)
 
 	// Pages and assets are compressed; webhooks and the API are small and
 	// answered before this middleware would matter.

@@ -36,6 +36,7 @@ import (
 	"github.com/trackd/trackd/carriers/generic"
 	"github.com/trackd/trackd/carriers/polling"
 	"github.com/trackd/trackd/carriers/shippo"
+	"github.com/trackd/trackd/carriers/ups"
 	"github.com/trackd/trackd/carriers/usps"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
@@ -184,6 +185,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		aftership.New(aftership.ConfigFromEnv(adapterEnv)),
 		easypost.New(easypost.ConfigFromEnv(adapterEnv)),
 		shippo.New(shippo.ConfigFromEnv(adapterEnv)),
+		ups.New(ups.ConfigFromEnv(adapterEnv)),
 		fedex.New(fedex.ConfigFromEnv(adapterEnv)),
 		usps.New(usps.ConfigFromEnv(adapterEnv)),
 		dhl.New(dhl.ConfigFromEnv(adapterEnv)),

@@ -87,7 +87,8 @@ func (s *Server) startLive(ctx context.Context, transport string, req liveReques
 		return nil, err
 	}
 	cursors := req.cursors
-	if len(cursors) == 0 {
+	resumed := len(cursors) > 0
+	if !resumed {
 		snap, err := s.snapshot(ctx, req.order)
 		if err != nil {
 			cl.disconnect()
@@ -103,7 +104,7 @@ func (s *Server) startLive(ctx context.Context, transport string, req liveReques
 			cursors[sh.ID] = sh.Cursor
 		}
 	}
-	if err := cl.attach(ctx, cursors); err != nil {
+	if err := cl.attach(ctx, cursors, resumed); err != nil {
 		cl.disconnect()
 		return nil, err
 	}

@@ -273,25 +273,35 @@ func (h *Hub) fanoutState(ctx context.Context, w *watch) {
 	if len(w.clients) == 0 {
 		return
 	}
-	sh, err := h.store.Shipment(ctx, w.id, false)
-	if errors.Is(err, tracking.ErrNotFound) {
-		return // nothing stored yet: nothing to show
-	}
-	if err != nil {
-		h.log.Warn("live state", "shipment_id", w.id, "err", err)
-		return
-	}
-	sh.DeriveDelayed(h.now(), h.cfg.NoScanAfter)
-	st := stateOf(sh)
-	b, err := json.Marshal(liveState{Type: "state", ShipmentID: w.id, Status: sh.Status, Delayed: sh.Delayed,
-		EstimatedDelivery: sh.EstimatedDelivery})
-	if err != nil {
-		h.log.Warn("encode live state", "shipment_id", w.id, "err", err)
+	st, b, ok := h.state(ctx, w.id)
+	if !ok {
 		return
 	}
 	for c := range w.clients {
 		c.deliverState(w.id, st, b)
 	}
+}
+
+// state reads a shipment's state and its state message; false when there
+// is nothing stored to show, or it cannot be read now (logged: a live
+// page catches up with the next message).
+func (h *Hub) state(ctx context.Context, id string) (shownState, []byte, bool) {
+	sh, err := h.store.Shipment(ctx, id, false)
+	if errors.Is(err, tracking.ErrNotFound) {
+		return shownState{}, nil, false
+	}
+	if err != nil {
+		h.log.Warn("live state", "shipment_id", id, "err", err)
+		return shownState{}, nil, false
+	}
+	sh.DeriveDelayed(h.now(), h.cfg.NoScanAfter)
+	b, err := json.Marshal(liveState{Type: "state", ShipmentID: id, Status: sh.Status, Delayed: sh.Delayed,
+		EstimatedDelivery: sh.EstimatedDelivery})
+	if err != nil {
+		h.log.Warn("encode live state", "shipment_id", id, "err", err)
+		return shownState{}, nil, false
+	}
+	return stateOf(sh), b, true
 }
 
 // liveState is the message for a shipment whose state moved without a new
@@ -456,7 +466,11 @@ func (h *Hub) connect(ctx context.Context, transport string, shipmentIDs []strin
 // attach replays each shipment's events after the client's cursor, then
 // adds the client to the shipment's fan-out: under the watch's lock, so no
 // event falls between the replay and the live messages.
-func (c *liveClient) attach(ctx context.Context, cursors map[string]string) error {
+//
+// A resuming client (resumed: it got no snapshot) is also sent the state of
+// each shipment with nothing new since its cursor: its state may have moved
+// without an event (a delay) while the client was away.
+func (c *liveClient) attach(ctx context.Context, cursors map[string]string, resumed bool) error {
 	h := c.hub
 	for _, id := range c.watches {
 		h.mu.Lock()
@@ -473,6 +487,11 @@ func (c *liveClient) attach(ctx context.Context, cursors map[string]string) erro
 		if err == nil {
 			for _, m := range msgs {
 				c.deliver(id, m)
+			}
+			if resumed && len(msgs) == 0 {
+				if st, b, ok := h.state(ctx, id); ok {
+					c.deliverState(id, st, b)
+				}
 			}
 			w.clients[c] = struct{}{}
 		}

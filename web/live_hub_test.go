@@ -41,7 +41,7 @@ func TestHub_SlowClientIsCutAndOthersKeepTheirEvents(t *testing.T) {
 	}
 	defer fast.disconnect()
 	for _, c := range []*liveClient{slow, fast} {
-		if err := c.attach(ctx, map[string]string{id: "0-0"}); err != nil {
+		if err := c.attach(ctx, map[string]string{id: "0-0"}, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func TestHub_ALostNotificationIsCaughtByTheResync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.disconnect()
-	if err := c.attach(ctx, map[string]string{id: "0-0"}); err != nil {
+	if err := c.attach(ctx, map[string]string{id: "0-0"}, false); err != nil {
 		t.Fatal(err)
 	}
 	// Applied without any notification, as if pub/sub had dropped it.

@@ -142,6 +142,11 @@ func TestLiveState_ADelayReachesAnOpenPage(t *testing.T) {
 		t.Fatalf("SSE answered %d", resp.StatusCode)
 	}
 	msgs := readSSE(t, resp)
+	// Resuming with nothing new since its cursor, the page is told the
+	// shipment's state: it may have moved while the page was away.
+	if m := nextSSE(t, msgs, "the resumed page's state"); m.data["type"] != "state" || m.data["delayed"] != false {
+		t.Fatalf("first message on resume = %v, want the state, not delayed", m.data)
+	}
 	channel := store.LiveChannel(sid)
 	hubWaitUntil(t, "the hub to subscribe to the shipment", func() bool {
 		n, err := rdb.PubSubNumSub(ctx, channel).Result()
@@ -167,6 +172,16 @@ func TestLiveState_ADelayReachesAnOpenPage(t *testing.T) {
 		m.data["delayed"] != true || eta["latest"] != "2026-11-26" || m.id != "" {
 		t.Fatalf("message = id %q %v, want a state message without an id, delayed, with the estimate", m.id, m.data)
 	}
+	// A page that was away when the delay came learns of it when it
+	// resumes from the same cursor.
+	late, err := http.Get(fmt.Sprintf("http://%s/t/%s/events?cursor=%s:%s", ln.Addr(), o.Token, sid, first.Cursors[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := nextSSE(t, readSSE(t, late), "the state on resume"); m.data["type"] != "state" || m.data["delayed"] != true {
+		t.Fatalf("first message to a page resuming after the delay = %v, want the state, delayed", m.data)
+	}
+	late.Body.Close()
 
 	// A notification with nothing new for the client sends nothing: the
 	// next message is the next event's. (The fan-out is run here, not

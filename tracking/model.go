@@ -159,6 +159,37 @@ type Customer struct {
 	Phone      string `json:"phone,omitempty"`
 	PostalCode string `json:"postal_code,omitempty"`
 	Locale     string `json:"locale,omitempty"`
+	// TimeZone is the shopper's IANA zone ("Europe/Berlin"), for quiet
+	// hours; empty means the notifier's default zone.
+	TimeZone string `json:"time_zone,omitempty"`
+}
+
+// NotifyPrefs are the shopper's opt-ins, as the order brought them.
+type NotifyPrefs struct {
+	Email bool `json:"email"`
+	SMS   bool `json:"sms"`
+}
+
+// NotifyInput is the order's "notify" member: absent fields take the
+// defaults (email on, SMS off: SMS needs the shopper's explicit consent).
+type NotifyInput struct {
+	Email *bool `json:"email"`
+	SMS   *bool `json:"sms"`
+}
+
+// Prefs applies the defaults.
+func (n *NotifyInput) Prefs() NotifyPrefs {
+	p := NotifyPrefs{Email: true}
+	if n == nil {
+		return p
+	}
+	if n.Email != nil {
+		p.Email = *n.Email
+	}
+	if n.SMS != nil {
+		p.SMS = *n.SMS
+	}
+	return p
 }
 
 // Order is the retailer's order as the OMS registered it.
@@ -167,6 +198,7 @@ type Order struct {
 	Number    string          `json:"order_number"`
 	Token     string          `json:"-"`
 	Customer  Customer        `json:"customer"`
+	Notify    NotifyPrefs     `json:"notify"`
 	Items     []Item          `json:"items"`
 	Shipments []ShipmentClaim `json:"shipments"`
 	CreatedAt time.Time       `json:"created_at"`

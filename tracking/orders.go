@@ -33,6 +33,7 @@ func fieldErr(field, format string, a ...any) error {
 type OrderInput struct {
 	Number    string          `json:"order_number"`
 	Customer  Customer        `json:"customer"`
+	Notify    *NotifyInput    `json:"notify"`
 	Items     []Item          `json:"items"`
 	Shipments []ShipmentInput `json:"shipments"`
 }
@@ -57,6 +58,11 @@ func (in *OrderInput) Validate() error {
 	if e := in.Customer.Email; e != "" {
 		if _, err := mail.ParseAddress(e); err != nil {
 			return fieldErr("customer.email", "%q is not an email address", e)
+		}
+	}
+	if z := in.Customer.TimeZone; z != "" {
+		if _, err := time.LoadLocation(z); err != nil || z == "Local" {
+			return fieldErr("customer.time_zone", "%q is not an IANA time zone like Europe/Berlin", z)
 		}
 	}
 	skus := map[string]bool{}
@@ -165,6 +171,7 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 		return Order{}, false, err
 	}
 	o.Number, o.Customer, o.Items, o.UpdatedAt = in.Number, in.Customer, in.Items, now.UTC()
+	o.Notify = in.Notify.Prefs()
 	if o.Items == nil {
 		o.Items = []Item{}
 	}

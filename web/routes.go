@@ -32,6 +32,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/orders", s.requireKey(ScopeWrite), s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
+	api.Get("/notification-rules", s.requireKey(ScopeAdmin), s.getRules)
+	api.Put("/notification-rules", s.requireKey(ScopeAdmin), s.putRules)
 	api.Patch("/shipments/:id", s.requireKey(ScopeWrite), s.patchShipment)
 	api.Get("/carriers", s.requireKey(ScopeRead), s.listCarriers)
 	api.Post("/carriers/detect", s.requireKey(ScopeRead), s.detectCarrier)

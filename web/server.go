@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/carriers/generic"
+	"github.com/trackd/trackd/notify"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -115,7 +116,9 @@ type Deps struct {
 	// Delays is told of shipments registered or corrected, so that one
 	// without a scan yet is watched for delay too; nil leaves that to the
 	// processors, which watch a shipment from its first scan.
-	Delays   tracking.ShipmentWatcher
+	Delays tracking.ShipmentWatcher
+	// Rules are the notification rules; nil when notifications are off.
+	Rules    *notify.RuleStore
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics

@@ -9,6 +9,7 @@
 //	notify:jobs:{n}     hash: "<subject>|<channel>" -> the job waiting (JSON)
 //
 // (With no collapse window the member is "<subject>|<channel>|<trigger>".)
+//
 //	notify:sent:{<subject>}  hash: "<trigger>|<channel>" -> sending:<ms> | sent:<provider id> | failed
 //
 // The subject is a shipment id, or an order id for order-level triggers;
@@ -217,8 +218,12 @@ func New(rdb redis.UniversalClient, store Store, rules *notify.RuleStore, compos
 	}
 }
 
-func (n *Notifier) dueKey(shard int) string  { return n.cfg.Prefix + "notify:due:{" + strconv.Itoa(shard) + "}" }
-func (n *Notifier) jobsKey(shard int) string { return n.cfg.Prefix + "notify:jobs:{" + strconv.Itoa(shard) + "}" }
+func (n *Notifier) dueKey(shard int) string {
+	return n.cfg.Prefix + "notify:due:{" + strconv.Itoa(shard) + "}"
+}
+func (n *Notifier) jobsKey(shard int) string {
+	return n.cfg.Prefix + "notify:jobs:{" + strconv.Itoa(shard) + "}"
+}
 func (n *Notifier) sentKey(subject string) string {
 	return n.cfg.Prefix + "notify:sent:{" + subject + "}"
 }

@@ -7,6 +7,15 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
+// keyNameLocal holds the name of the request's API key.
+const keyNameLocal = "trackd.key_name"
+
+// keyName is the name of the API key that authorized c.
+func keyName(c *fiber.Ctx) string {
+	name, _ := c.Locals(keyNameLocal).(string)
+	return "api key " + name
+}
+
 // requireKey admits requests with a bearer API key of at least scope.
 func (s *Server) requireKey(scope string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
@@ -25,6 +34,8 @@ func (s *Server) requireKey(scope string) fiber.Handler {
 		case !allows(key.Scope, scope):
 			return httpError(fiber.StatusForbidden, "this API key's scope ("+key.Scope+") does not allow this; it needs "+scope)
 		}
+		// The key's name is who made a change, for the records that say so.
+		c.Locals(keyNameLocal, key.Name)
 		return c.Next()
 	}
 }

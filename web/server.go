@@ -118,7 +118,10 @@ type Deps struct {
 	// processors, which watch a shipment from its first scan.
 	Delays tracking.ShipmentWatcher
 	// Rules are the notification rules; nil when notifications are off.
-	Rules    *notify.RuleStore
+	Rules *notify.RuleStore
+	// Notify serves the delivery log, unsubscribe page and Twilio
+	// webhooks; nil leaves them out.
+	Notify   *NotifyDeps
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics

@@ -37,6 +37,8 @@ type Config struct {
 	WebhookLimit      int
 	NoScanAfter       time.Duration
 	DebugAddr         string
+	// Notify configures notifications.
+	Notify NotifyConfig
 	// PollRates override the poll scheduler's per-carrier rates.
 	PollRates      map[string]polling.Rate
 	Brand          web.Brand
@@ -46,6 +48,21 @@ type Config struct {
 	AdapterEnv map[string]string
 	LogLevel   slog.Level
 	LogJSON    bool
+}
+
+// NotifyConfig is how notifications behave.
+type NotifyConfig struct {
+	// Collapse is the burst window; zero sends every change at once.
+	Collapse time.Duration
+	// QuietStart and QuietEnd are SMS quiet hours from midnight; equal
+	// means none.
+	QuietStart, QuietEnd time.Duration
+	Zone                 *time.Location
+	// Secret keys the recipient hashes and signs unsubscribe links; it
+	// must be the same on every node and never change.
+	Secret       string
+	LogRetention time.Duration
+	SupportEmail string
 }
 
 // adapterSettings are the carrier adapters' variables: the webhook secret
@@ -61,6 +78,10 @@ var adapterSettings = []string{
 	"TRACKD_USPS_CLIENT_ID", "TRACKD_USPS_CLIENT_SECRET", "TRACKD_USPS_BASE_URL", "TRACKD_USPS_WEBHOOK_SECRET",
 	"TRACKD_DHL_API_KEY", "TRACKD_DHL_BASE_URL", "TRACKD_DHL_SERVICE",
 	"TRACKD_DHL_REQUESTER_COUNTRY_CODE", "TRACKD_DHL_ORIGIN_COUNTRY_CODE",
+	// Notification providers, under the names their own tools use.
+	"SMTP_URL", "SMTP_FROM",
+	"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_BASE_URL",
+	"TWILIO_API_KEY", "TWILIO_API_SECRET",
 }
 
 // pollCredentials name, per polled carrier, the variable whose presence
@@ -161,6 +182,35 @@ func settings() []setting {
 			}
 			return nil
 		}},
+		{"TRACKD_NOTIFY_COLLAPSE", "5m", "burst window: changes of one shipment within it send only the latest; 0 sends every change", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return fmt.Errorf("%q is not a duration like 5m (0 to send every change)", v)
+			}
+			c.Notify.Collapse = d
+			return nil
+		}},
+		{"TRACKD_NOTIFY_QUIET_HOURS", "21:00-08:00", "when SMS wait, in the shopper's time zone (HH:MM-HH:MM, or off)", parseQuietHours},
+		{"TRACKD_NOTIFY_TIME_ZONE", "UTC", "the shoppers' time zone when an order names none (IANA name)", func(c *Config, v string) error {
+			z, err := time.LoadLocation(v)
+			if err != nil || v == "Local" || v == "" {
+				return fmt.Errorf("%q is not an IANA time zone like Europe/Berlin", v)
+			}
+			c.Notify.Zone = z
+			return nil
+		}},
+		{"TRACKD_NOTIFY_SECRET", "", "at least 32 characters: keys opt-out records and signs unsubscribe links; the same on every node, never changed", func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return errors.New("must be at least 32 characters")
+			}
+			c.Notify.Secret = v
+			return nil
+		}},
+		{"TRACKD_NOTIFY_LOG_RETENTION", "90d", "how long the notification delivery log keeps attempts", durationSetting(func(c *Config) *time.Duration { return &c.Notify.LogRetention })},
+		{"TRACKD_SUPPORT_EMAIL", "", "the store's support address, for the notification templates", func(c *Config, v string) error {
+			c.Notify.SupportEmail = v
+			return nil
+		}},
 		{"TRACKD_POLL_RATES", "", "per-carrier poll rates shared by all nodes, e.g. dhl=250/d,ups=5/s (defaults: the carriers' published limits)", parsePollRates},
 		{"TRACKD_DEBUG_ADDR", "", "address for Go's pprof profiles (e.g. 127.0.0.1:6060); unset: off", func(c *Config, v string) error {
 			c.DebugAddr = v
@@ -217,6 +267,25 @@ func parsePollRates(c *Config, v string) error {
 		perSecond := n / per
 		c.PollRates[strings.ToLower(strings.TrimSpace(carrier))] = polling.Rate{PerSecond: perSecond, Burst: max(1, int(perSecond*6))}
 	}
+	return nil
+}
+
+// parseQuietHours reads "21:00-08:00", or "off".
+func parseQuietHours(c *Config, v string) error {
+	if v == "off" || v == "" {
+		c.Notify.QuietStart, c.Notify.QuietEnd = 0, 0
+		return nil
+	}
+	from, to, ok := strings.Cut(v, "-")
+	start, err1 := time.Parse("15:04", strings.TrimSpace(from))
+	end, err2 := time.Parse("15:04", strings.TrimSpace(to))
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("%q is not HH:MM-HH:MM (like 21:00-08:00) or off", v)
+	}
+	sinceMidnight := func(t time.Time) time.Duration {
+		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	}
+	c.Notify.QuietStart, c.Notify.QuietEnd = sinceMidnight(start), sinceMidnight(end)
 	return nil
 }
 

@@ -62,6 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	log := newLogger(cfg, stderr)
 	if err := serve(ctx, cfg, log, ready); err != nil {
+		var se *settingError
+		if errors.As(err, &se) {
+			fmt.Fprintln(stderr, "trackd: configuration:", err)
+			return 2
+		}
 		log.Error("trackd stopped", "err", err)
 		return 1
 	}
@@ -216,8 +221,35 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wg.Go(func() { polls.Run(procCtx) })
 		log.Info("poll scheduler started", "carriers", polls.Carriers())
 	}
+
+	// The listener comes first: the public URL may follow its port, and
+	// notifications link to it.
+	var ln net.Listener
+	if cfg.Roles["web"] {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		if cfg.publicURLFromAddr {
+			cfg.PublicURL = "http://" + publicHost(cfg.Addr, ln.Addr().(*net.TCPAddr))
+		}
+	}
+	notes, err := newNotifications(cfg, rdb, cfg.RedisURL == "" && cfg.RedisClusterURL == "", log.With("role", "notify"))
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
+	defer notes.close()
 	if cfg.Roles["notify"] {
-		log.Debug("role has nothing to run yet", "role", "notify")
+		host, _ := os.Hostname()
+		nt := notes.notifier(cfg, rdb, store, host+"-"+strconv.Itoa(os.Getpid()), log.With("role", "notify"))
+		wg.Go(func() {
+			if err := nt.Run(procCtx); err != nil {
+				log.Error("notifier stopped", "err", err)
+			}
+		})
+		log.Info("notifier started", "email", notes.email != nil, "sms", notes.sms != nil)
 	}
 
 	var app interface {
@@ -228,14 +260,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	var hub *web.Hub
 	webErr := make(chan error, 1)
 	if cfg.Roles["web"] {
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-		}
 		addr = ln.Addr().String()
-		if cfg.publicURLFromAddr {
-			cfg.PublicURL = "http://" + publicHost(cfg.Addr, ln.Addr().(*net.TCPAddr))
-		}
 		wcfg := web.DefaultConfig()
 		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
 		wcfg.KeyPrefix, wcfg.Brand, wcfg.TrustedProxies = cfg.KeyPrefix, cfg.Brand, cfg.TrustedProxies
@@ -246,7 +271,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wg.Go(func() { hub.Run(procCtx) })
 		a, err := web.New(wcfg, web.Deps{
 			Store: store, Keys: keys, Redis: rdb, Hub: hub, Adapters: adapters, Registry: reg, Log: log,
-			Polls: pollDep(polls), Delays: delays,
+			Polls: pollDep(polls), Delays: delays, Rules: notes.rules,
+			Notify: &web.NotifyDeps{
+				Log: notes.log, Tokens: notes.signer, OptOuts: notes.optouts, CSRFKey: notes.csrfKey,
+				SMSLog: notes.log, TwilioAuthToken: notes.smsConfig.AuthToken,
+				Templates: &web.TemplateAPI{Store: notes.templates, Engine: notes.engine, Send: notes.testSend},
+			},
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {

@@ -65,10 +65,11 @@ const (
 	SkippedOptOut = "skipped_optout"
 	SkippedRule   = "skipped_rule"
 	Unknown       = "unknown"
+	Retrying      = "retrying" // a transient failure; the notifier tries again later
 )
 
 // Results lists every result.
-var Results = []string{Sent, Delivered, Failed, Undelivered, Held, Collapsed, SkippedOptOut, SkippedRule, Unknown}
+var Results = []string{Sent, Delivered, Failed, Undelivered, Held, Collapsed, SkippedOptOut, SkippedRule, Unknown, Retrying}
 
 // ValidResult reports whether r is one of Results.
 func ValidResult(r string) bool {

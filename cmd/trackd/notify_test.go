@@ -3,18 +3,23 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/http"
+	"net/http/httptest"
 	"net/mail"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/trackd/trackd/carriers/generic"
 	"github.com/trackd/trackd/notify/email/smtptest"
+	"github.com/trackd/trackd/notify/sms"
 	"github.com/trackd/trackd/tracking/redistest"
 )
 
@@ -207,4 +212,141 @@ func TestNotifications_TemplatesVersionsAndLocaleFallback(t *testing.T) {
 		!strings.Contains(htmlPart, "Hello Marco") {
 		t.Errorf("shipped email to %v, subject %q, html %q: want the restored English template", msgs[1].To, m.Header.Get("Subject"), htmlPart)
 	}
+}
+
+// twilioStandIn answers the Messages API as Twilio documents it, and keeps
+// the form of every request whose Basic auth is the account's.
+type twilioStandIn struct {
+	*httptest.Server
+	mu    sync.Mutex
+	forms []url.Values
+	got   chan struct{}
+}
+
+const (
+	testTwilioSID   = "AC0123456789abcdef0123456789abcdef"
+	testTwilioToken = "0123456789abcdef0123456789abcdef"
+)
+
+func newTwilioStandIn(t *testing.T) *twilioStandIn {
+	tw := &twilioStandIn{got: make(chan struct{}, 16)}
+	tw.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != testTwilioSID || pass != testTwilioToken || r.Method != http.MethodPost ||
+			r.URL.Path != "/2010-04-01/Accounts/"+testTwilioSID+"/Messages.json" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"code":20003,"message":"Authenticate","status":401}`)
+			return
+		}
+		r.ParseForm()
+		tw.mu.Lock()
+		tw.forms = append(tw.forms, r.PostForm)
+		n := len(tw.forms)
+		tw.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"sid":"SM%032d","status":"queued","to":%q,"from":%q,"body":%q}`, n, r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body"))
+		tw.got <- struct{}{}
+	}))
+	t.Cleanup(tw.Close)
+	return tw
+}
+
+func (tw *twilioStandIn) wait(t *testing.T) url.Values {
+	t.Helper()
+	select {
+	case <-tw.got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no SMS reached the Twilio stand-in")
+	}
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	return tw.forms[len(tw.forms)-1]
+}
+
+// An SMS goes out as Twilio expects it; Twilio's status callback updates
+// the delivery log; a STOP reply opts the shopper out of the next one.
+func TestNotifications_SMSEndToEnd(t *testing.T) {
+	tw := newTwilioStandIn(t)
+	in := start(t, map[string]string{"REDIS_URL": "redis://" + sharedRedis.Addr, "TRACKD_KEY_PREFIX": redistest.Prefix(t),
+		"TWILIO_ACCOUNT_SID": testTwilioSID, "TWILIO_AUTH_TOKEN": testTwilioToken, "TWILIO_FROM": "+15005550006",
+		"TWILIO_BASE_URL": tw.URL, "TRACKD_NOTIFY_SECRET": testNotifySecret, "TRACKD_NOTIFY_COLLAPSE": "0",
+		"TRACKD_NOTIFY_QUIET_HOURS": "off"})
+	if code := in.api(http.MethodPost, "/api/v1/orders", map[string]any{"order_number": "R-SMS-1",
+		"customer":  map[string]any{"name": "Ana", "phone": "+14155550100", "locale": "en"},
+		"notify":    map[string]any{"sms": true},
+		"shipments": []map[string]any{{"carrier": "ups", "tracking_number": "1ZSMS0001"}}}, nil); code != http.StatusCreated {
+		t.Fatalf("register order: %d", code)
+	}
+	webhook := func(status string) {
+		body, _ := json.Marshal(generic.Message{Carrier: "ups", TrackingNumber: "1ZSMS0001", Events: []generic.MessageEvent{{
+			Status: status, OccurredAt: time.Now().UTC().Format(time.RFC3339)}}})
+		if code, resp := in.post(body); code != http.StatusAccepted {
+			t.Fatalf("webhook: %d %s", code, resp)
+		}
+	}
+	webhook("out_for_delivery")
+	form := tw.wait(t)
+	if form.Get("To") != "+14155550100" || form.Get("From") != "+15005550006" || !strings.Contains(form.Get("Body"), "R-SMS-1") || !strings.Contains(form.Get("Body"), in.base+"/t/") ||
+		form.Get("StatusCallback") != in.base+"/webhooks/twilio/status" {
+		t.Fatalf("Twilio got %v", form)
+	}
+	sid := fmt.Sprintf("SM%032d", 1)
+	var page struct {
+		Notifications []struct{ Trigger, Channel, Result string } `json:"notifications"`
+	}
+	// Twilio calls back once its API has answered; the log records the
+	// send when the answer comes back to the notifier.
+	waitFor(t, "the SMS to be logged as sent", func() bool {
+		return in.api(http.MethodGet, "/api/v1/notifications?order=R-SMS-1", nil, &page) == http.StatusOK &&
+			len(page.Notifications) == 1 && page.Notifications[0].Result == "sent"
+	})
+
+	// Twilio calls back, signed with the auth token.
+	twilioPost := func(path string, params url.Values) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, in.base+path, strings.NewReader(params.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(sms.SignatureHeader, sms.Sign(testTwilioToken, in.base+path, params))
+		return do(t, req)
+	}
+	status := url.Values{"MessageSid": {sid}, "MessageStatus": {"delivered"}, "To": {"+14155550100"}, "AccountSid": {testTwilioSID}}
+	forged := httptestRequest(in.base+"/webhooks/twilio/status", status)
+	if code, _ := do(t, forged); code != http.StatusUnauthorized {
+		t.Errorf("an unsigned status callback: %d, want 401", code)
+	}
+	if code, body := twilioPost("/webhooks/twilio/status", status); code != http.StatusNoContent {
+		t.Fatalf("status callback: %d %s", code, body)
+	}
+	if in.api(http.MethodGet, "/api/v1/notifications?order=R-SMS-1", nil, &page) != http.StatusOK || len(page.Notifications) == 0 ||
+		page.Notifications[0].Result != "delivered" {
+		t.Fatalf("log after the callback: %+v, want the SMS delivered", page.Notifications)
+	}
+
+	// The shopper replies STOP: the next SMS is not sent.
+	if code, body := twilioPost("/webhooks/twilio/inbound", url.Values{"From": {"+14155550100"}, "Body": {"STOP"}, "MessageSid": {"SM1"}}); code != http.StatusOK {
+		t.Fatalf("inbound STOP: %d %s", code, body)
+	}
+	webhook("delivered")
+	waitFor(t, "the delivered SMS to be skipped for the opt-out", func() bool {
+		if in.api(http.MethodGet, "/api/v1/notifications?order=R-SMS-1", nil, &page) != http.StatusOK {
+			return false
+		}
+		for _, n := range page.Notifications {
+			if n.Trigger == "delivered" && n.Channel == "sms" && n.Result == "skipped_optout" {
+				return true
+			}
+		}
+		return false
+	})
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if len(tw.forms) != 1 {
+		t.Errorf("%d SMS sent, want only the one before STOP", len(tw.forms))
+	}
+}
+
+func httptestRequest(u string, params url.Values) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(params.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
 }

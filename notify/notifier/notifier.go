@@ -497,7 +497,9 @@ func recipient(o tracking.Order, ch notify.Channel) string {
 func (n *Notifier) queueTrigger(ctx context.Context, o tracking.Order, c tracking.Change, t notify.Trigger, subject string,
 	rules notify.Rules, now time.Time, mode string, due time.Time, eta string) error {
 	for _, ch := range notify.Channels {
-		if !rules.On(t, ch) || recipient(o, ch) == "" {
+		// A channel without a provider queues nothing: a trackd without
+		// SMTP or Twilio settings is not failing, it is not sending.
+		if !rules.On(t, ch) || recipient(o, ch) == "" || n.senders[ch] == nil {
 			continue
 		}
 		job := Job{Subject: subject, OrderID: o.ID, ShipmentID: c.ShipmentID, Trigger: t, Channel: ch,

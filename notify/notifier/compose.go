@@ -54,8 +54,8 @@ func (c *TemplateComposer) Compose(ctx context.Context, job Job, o tracking.Orde
 func (c *TemplateComposer) data(o tracking.Order, sh *tracking.Shipment, locale string) templates.Data {
 	trackingURL := strings.TrimRight(c.PublicURL, "/") + "/t/" + o.Token
 	d := templates.Data{
-		Store: c.Store,
-		Order: templates.Order{Number: o.Number, TrackingURL: trackingURL, ShipmentCount: len(o.Shipments)},
+		Store:    c.Store,
+		Order:    templates.Order{Number: o.Number, TrackingURL: trackingURL, ShipmentCount: len(o.Shipments)},
 		Customer: templates.Customer{FirstName: firstName(o.Customer.Name)},
 	}
 	for _, it := range o.Items {

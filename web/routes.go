@@ -35,6 +35,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/notification-rules", s.requireKey(ScopeAdmin), s.getRules)
 	api.Put("/notification-rules", s.requireKey(ScopeAdmin), s.putRules)
 	s.notifyRoutes(app, api)
+	s.consoleRoutes(app)
 	api.Patch("/shipments/:id", s.requireKey(ScopeWrite), s.patchShipment)
 	api.Get("/carriers", s.requireKey(ScopeRead), s.listCarriers)
 	api.Post("/carriers/detect", s.requireKey(ScopeRead), s.detectCarrier)

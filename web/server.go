@@ -121,7 +121,10 @@ type Deps struct {
 	Rules *notify.RuleStore
 	// Notify serves the delivery log, unsubscribe page and Twilio
 	// webhooks; nil leaves them out.
-	Notify   *NotifyDeps
+	Notify *NotifyDeps
+	// Console holds the console's users, sessions and audit log; nil
+	// leaves the console out.
+	Console  *ConsoleDeps
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trackd/trackd/carriers/polling"
+	"github.com/trackd/trackd/console"
 	"github.com/trackd/trackd/web"
 )
 
@@ -27,16 +28,18 @@ type Config struct {
 	RedisClusterURL   string
 	Roles             map[string]bool
 	BootstrapAPIKey   string
-	GenericSecrets    []string
-	Demo              bool
-	KeyPrefix         string
-	Shards            int
-	RetainFinished    time.Duration
-	RetainIdle        time.Duration
-	IngestBacklog     int64
-	WebhookLimit      int
-	NoScanAfter       time.Duration
-	DebugAddr         string
+	// BootstrapAdmin is the first console user, "email:password".
+	BootstrapAdmin string
+	GenericSecrets []string
+	Demo           bool
+	KeyPrefix      string
+	Shards         int
+	RetainFinished time.Duration
+	RetainIdle     time.Duration
+	IngestBacklog  int64
+	WebhookLimit   int
+	NoScanAfter    time.Duration
+	DebugAddr      string
 	// Notify configures notifications.
 	Notify NotifyConfig
 	// PollRates override the poll scheduler's per-carrier rates.
@@ -143,6 +146,18 @@ func settings() []setting {
 					c.GenericSecrets = append(c.GenericSecrets, s)
 				}
 			}
+			return nil
+		}},
+		{"TRACKD_BOOTSTRAP_ADMIN", "", "the first console admin, email:password (created when no user has that email)", func(c *Config, v string) error {
+			if v == "" {
+				c.BootstrapAdmin = ""
+				return nil
+			}
+			email, password, ok := strings.Cut(v, ":")
+			if !ok || !strings.Contains(email, "@") || len(password) < console.MinPasswordLength {
+				return fmt.Errorf("must be email:password, the password at least %d characters", console.MinPasswordLength)
+			}
+			c.BootstrapAdmin = v
 			return nil
 		}},
 		{"TRACKD_DEMO", "false", "seed demo orders and a simulated carrier that moves them", boolSetting(func(c *Config) *bool { return &c.Demo })},

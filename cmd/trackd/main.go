@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ import (
 	"github.com/trackd/trackd/carriers/shippo"
 	"github.com/trackd/trackd/carriers/ups"
 	"github.com/trackd/trackd/carriers/usps"
+	"github.com/trackd/trackd/console"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
 )
@@ -160,6 +162,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 	}
 
+	cons := &web.ConsoleDeps{Users: console.NewUsers(rdb, cfg.KeyPrefix), Sessions: console.NewSessions(rdb, cfg.KeyPrefix),
+		Audit: console.NewAudit(rdb, cfg.KeyPrefix)}
+	if email, password, ok := strings.Cut(cfg.BootstrapAdmin, ":"); ok {
+		_, err := cons.Users.Create(ctx, email, "Admin", console.Admin, password, time.Now())
+		if err != nil && !errors.Is(err, console.ErrExists) {
+			return fmt.Errorf("bootstrap console admin: %w", err)
+		}
+	}
+
 	if cfg.DebugAddr != "" {
 		// Profiles only, on their own listener: never on the public port.
 		mux := http.NewServeMux()
@@ -277,7 +288,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 				SMSLog: notes.log, TwilioAuthToken: notes.smsConfig.AuthToken,
 				Templates: &web.TemplateAPI{Store: notes.templates, Engine: notes.engine, Send: notes.testSend},
 			},
-			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			Console: cons,
+			Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {
 			ln.Close()

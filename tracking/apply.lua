@@ -51,7 +51,7 @@ for i = 0, n - 1 do
   ids[#ids + 1] = id
 end
 
-local eta_changed = 0
+local eta_changed, first_changed = 0, 0
 local eta, ek = ARGV[5], ARGV[6]
 local eta_first, eta_latest = cur[3] or '', cur[5] or ''
 if eta ~= '' then
@@ -60,7 +60,7 @@ if eta ~= '' then
     for _, v in ipairs({'eta_first', eta, 'eta_first_key', ek, 'eta_latest', eta, 'eta_latest_key', ek}) do set[#set + 1] = v end
   else
     if ek < cur[4] then
-      eta_first = eta
+      eta_first, first_changed = eta, 1
       for _, v in ipairs({'eta_first', eta, 'eta_first_key', ek}) do set[#set + 1] = v end
     end
     if ek > cur[6] then
@@ -71,7 +71,9 @@ if eta ~= '' then
   end
 end
 
-if added > 0 or eta_changed == 1 or fresh then
+-- An earlier promise that arrives late moves only the first estimate: it is
+-- stored, but it is no change of what the shopper is told (the latest).
+if added > 0 or eta_changed == 1 or first_changed == 1 or fresh then
   for _, v in ipairs({'updated_at', now, 'status', status}) do set[#set + 1] = v end
   if added > 0 then
     for _, v in ipairs({'event_count', count + added, 'cursor', last}) do set[#set + 1] = v end

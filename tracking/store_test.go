@@ -321,3 +321,41 @@ func TestStore_AppendBatchesConcurrentCallersAndRefusesWhenFull(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A late message whose events are all known already can still carry an
+// earlier promise: the first estimate moves, as the merge rules say, and
+// nothing is reported as changed.
+func TestStore_ALateEarlierPromiseMovesOnlyTheFirstEstimate(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := newTestStore(t, b.client(t))
+			early := ev(t, "early", StatusInTransit, "2026-11-24T08:00:00-05:00")
+			later := ev(t, "later", StatusInTransit, "2026-11-24T18:00:00-05:00")
+			steps := []Update{upd("", early), upd("2026-11-28", later), upd("2026-11-27", early)}
+			var log Log
+			var last ApplyResult
+			for _, u := range steps {
+				log.Apply(u)
+				r, err := s.Apply(ctx, u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = r
+				if err := s.ForwardChanges(ctx, r.Outbox); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sh, err := s.Shipment(ctx, last.ShipmentID, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sh.EstimatedDelivery == nil || *sh.EstimatedDelivery != *log.ETA || log.ETA.First != "2026-11-27" {
+				t.Errorf("stored estimate %+v, merge rules say %+v (first 2026-11-27, latest 2026-11-28)", sh.EstimatedDelivery, log.ETA)
+			}
+			if last.ETAChanged || len(last.Outbox) != 0 {
+				t.Errorf("the late promise reported a change: %+v", last.Result)
+			}
+		})
+	}
+}

@@ -42,6 +42,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -321,7 +322,42 @@ func (l *Log) Record(ctx context.Context, a Attempt) (string, error) {
 	if _, err := p.Exec(ctx); err != nil {
 		return "", fmt.Errorf("record attempt %s: %w", id, err)
 	}
+	if a.ProviderID != "" {
+		if err := l.applyPending(ctx, id, a.ProviderID); err != nil {
+			return id, err
+		}
+	}
 	return id, nil
+}
+
+// pendingTTL is how long a status that came before its attempt waits.
+const pendingTTL = 15 * time.Minute
+
+type pendingUpdate struct {
+	Result string `json:"result"`
+	Detail string `json:"detail"`
+}
+
+func (l *Log) pendingKey(pid string) string { return l.cfg.Prefix + "{nl:q:" + shortHash(pid) + "}" }
+
+// applyPending applies a status the provider reported before the attempt
+// was recorded.
+func (l *Log) applyPending(ctx context.Context, id, providerID string) error {
+	b, err := l.rdb.GetDel(ctx, l.pendingKey(providerID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read early status of %s: %w", providerID, err)
+	}
+	var u pendingUpdate
+	if json.Unmarshal(b, &u) != nil || !ValidResult(u.Result) {
+		return nil
+	}
+	if err := l.update.Run(ctx, l.rdb, []string{l.attemptKey(id)}, u.Result, u.Detail).Err(); err != nil {
+		return fmt.Errorf("apply early status of %s: %w", providerID, err)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {
@@ -405,6 +441,13 @@ func (l *Log) UpdateByProviderID(ctx context.Context, providerID, result, errorD
 	}
 	id, err := l.rdb.Get(ctx, l.providerKey(providerID)).Result()
 	if errors.Is(err, redis.Nil) {
+		// The provider can call back before the sender has recorded the
+		// attempt (Twilio answers the send, then calls back at once). The
+		// status waits a while for Record, which applies it.
+		b, _ := json.Marshal(pendingUpdate{Result: result, Detail: truncate(errorDetail, maxErrorLen)})
+		if err := l.rdb.Set(ctx, l.pendingKey(providerID), b, pendingTTL).Err(); err != nil {
+			return fmt.Errorf("keep early status of %s: %w", providerID, err)
+		}
 		return fmt.Errorf("update attempt of %s: %w", providerID, ErrNotFound)
 	}
 	if err != nil {

@@ -447,3 +447,24 @@ func TestNew_RefusesBadConfig(t *testing.T) {
 		t.Errorf("good config: %v", err)
 	}
 }
+
+// A status callback can come before the sender records the attempt: it
+// waits, and the attempt is recorded with it applied.
+func TestLog_AnEarlyStatusWaitsForItsAttempt(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, b)
+			ctx := context.Background()
+			if err := e.log.UpdateByProviderID(ctx, "SMearly", Delivered, ""); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("callback before the attempt: %v, want ErrNotFound (acknowledged)", err)
+			}
+			a := sent("A-9", "+15551234567", t0)
+			a.Channel, a.ProviderID = notify.SMS, "SMearly"
+			e.record(t, a)
+			got, _ := e.query(t, Filter{OrderNumber: "A-9"})
+			if len(got) != 1 || got[0].Result != Delivered {
+				t.Fatalf("attempt recorded after its callback: %+v, want delivered", got)
+			}
+		})
+	}
+}

@@ -132,7 +132,7 @@ type storedUser struct {
 // Create adds a user; an existing email is ErrExists.
 func (u *Users) Create(ctx context.Context, email, name string, role Role, password string, now time.Time) (User, error) {
 	email = NormalizeEmail(email)
-	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
+	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email {
 		return User{}, &FieldError{"email", fmt.Sprintf("%q is not an email address", email)}
 	}
 	if !role.Valid() {

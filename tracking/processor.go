@@ -47,6 +47,16 @@ type ProcessorConfig struct {
 	// delay watcher re-reads them to keep its schedule, and to clear a
 	// delay a new scan ended.
 	Watcher ShipmentWatcher
+	// Stats, when set, is told each applied entry's lag and each dead
+	// letter, for the console's dashboard.
+	Stats ProcessorStats
+}
+
+// ProcessorStats counts what the processors do, for the console's
+// dashboard (timeline.Recorder).
+type ProcessorStats interface {
+	Lag(lag time.Duration, at time.Time)
+	DeadLettered(source string, at time.Time)
 }
 
 // ShipmentWatcher is told about shipments whose state just moved.
@@ -385,8 +395,18 @@ func (p *Processor) handle(parent context.Context, key, consumer string, msgs []
 				AcceptedAt: fmt.Sprint(e.msg.Values["at"])})
 			p.metrics.deadLetters.WithLabelValues(e.src).Inc()
 			p.log.Warn("dead-lettered ingest entry", "ingest_id", e.msg.ID, "source", e.src, "reason", e.reason)
+			if p.cfg.Stats != nil {
+				p.cfg.Stats.DeadLettered(e.src, applied)
+			}
 		} else if len(e.msg.Values) > 0 {
-			p.metrics.lag.Observe(applied.Sub(e.at).Seconds())
+			// A replayed dead letter keeps its first acceptance time: its
+			// "lag" is hours and says nothing about the processors.
+			if _, replayed := e.msg.Values["replay_of"]; !replayed {
+				p.metrics.lag.Observe(applied.Sub(e.at).Seconds())
+				if p.cfg.Stats != nil {
+					p.cfg.Stats.Lag(applied.Sub(e.at), applied)
+				}
+			}
 		}
 	}
 	if err := p.store.forward(ctx, changes, live); err != nil {

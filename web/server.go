@@ -124,12 +124,19 @@ type Deps struct {
 	Notify *NotifyDeps
 	// Console holds the console's users, sessions and audit log; nil
 	// leaves the console out.
-	Console  *ConsoleDeps
+	Console *ConsoleDeps
+	// Stats counts webhooks for the console's dashboard (timeline.Recorder); nil counts nothing.
+	Stats    WebhookStats
 	Ready    func(context.Context) error
 	Registry *prometheus.Registry
 	Metrics  *Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
+}
+
+// WebhookStats counts webhooks by carrier and result.
+type WebhookStats interface {
+	Webhook(carrier, result string, at time.Time)
 }
 
 // PollScheduler is the poll scheduler as the API uses it.

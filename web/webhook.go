@@ -30,10 +30,16 @@ func (s *Server) acceptWebhook(c *fiber.Ctx, src webhookSource) error {
 	ip := c.IP()
 	if s.rejects.blocked(ip, now) {
 		m.webhooks.WithLabelValues(src.name, "rate_limited").Inc()
+		if s.deps.Stats != nil {
+			s.deps.Stats.Webhook(src.name, "rate_limited", now)
+		}
 		return &Error{Status: fiber.StatusTooManyRequests, Message: "too many rejected requests from this address; retry later", RetryAfter: 10}
 	}
 	reject := func(reason string, err *Error) error {
 		m.webhooks.WithLabelValues(src.name, reason).Inc()
+		if s.deps.Stats != nil {
+			s.deps.Stats.Webhook(src.name, reason, now)
+		}
 		if reason != "unavailable" {
 			s.rejects.reject(ip, now)
 		}
@@ -62,6 +68,9 @@ func (s *Server) acceptWebhook(c *fiber.Ctx, src webhookSource) error {
 		return reject("unavailable", &Error{Status: fiber.StatusServiceUnavailable, Message: msg, RetryAfter: 5, Err: err})
 	}
 	m.webhooks.WithLabelValues(src.name, "accepted").Inc()
+	if s.deps.Stats != nil {
+		s.deps.Stats.Webhook(src.name, "accepted", now)
+	}
 	m.accept.WithLabelValues(src.name).Observe(s.deps.Now().Sub(now).Seconds())
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"accepted": accepted})
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/trackd/trackd/carriers/ups"
 	"github.com/trackd/trackd/carriers/usps"
 	"github.com/trackd/trackd/console"
+	"github.com/trackd/trackd/timeline"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
 )
@@ -157,13 +158,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	}
 	keys := web.NewKeyStore(rdb, cfg.KeyPrefix)
 	if cfg.BootstrapAPIKey != "" {
-		if err := keys.Put(ctx, cfg.BootstrapAPIKey, web.APIKey{Name: "bootstrap", Scope: web.ScopeAdmin, CreatedAt: time.Now().UTC()}); err != nil {
+		if _, err := keys.Register(ctx, cfg.BootstrapAPIKey, web.APIKey{Name: "bootstrap", Scope: web.ScopeAdmin, CreatedAt: time.Now().UTC()}); err != nil {
 			return fmt.Errorf("bootstrap API key: %w", err)
 		}
 	}
 
+	tcfg := timeline.DefaultConfig()
+	tcfg.Prefix = cfg.KeyPrefix
+	stats, err := timeline.New(rdb, tcfg, log.With("role", "stats"))
+	if err != nil {
+		return fmt.Errorf("dashboard stats: %w", err)
+	}
 	cons := &web.ConsoleDeps{Users: console.NewUsers(rdb, cfg.KeyPrefix), Sessions: console.NewSessions(rdb, cfg.KeyPrefix),
-		Audit: console.NewAudit(rdb, cfg.KeyPrefix)}
+		Audit: console.NewAudit(rdb, cfg.KeyPrefix), Admin: &web.ConsoleAdmin{Keys: keys}}
 	if email, password, ok := strings.Cut(cfg.BootstrapAdmin, ":"); ok {
 		_, err := cons.Users.Create(ctx, email, "Admin", console.Admin, password, time.Now())
 		if err != nil && !errors.Is(err, console.ErrExists) {
@@ -191,6 +198,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	// the web tier, which needs them until its last request.
 	wg.Go(func() { store.RunAppender(procCtx, 4) })
 	wg.Go(func() { store.WatchBacklog(procCtx, time.Second) })
+	wg.Go(func() { stats.Run(procCtx) })
 	var secrets [][]byte
 	for _, s := range cfg.GenericSecrets {
 		secrets = append(secrets, []byte(s))
@@ -218,6 +226,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		host, _ := os.Hostname()
 		pcfg := tracking.DefaultProcessorConfig(host + "-" + strconv.Itoa(os.Getpid()))
 		pcfg.Watcher = delays
+		pcfg.Stats = stats
 		proc := tracking.NewProcessor(store, adapters, pcfg, log.With("role", "ingest"), tracking.NewProcessorMetrics(reg))
 		wg.Go(func() {
 			if err := proc.Run(procCtx); err != nil {
@@ -254,7 +263,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	defer notes.close()
 	if cfg.Roles["notify"] {
 		host, _ := os.Hostname()
-		nt := notes.notifier(cfg, rdb, store, host+"-"+strconv.Itoa(os.Getpid()), log.With("role", "notify"))
+		nt := notes.notifier(cfg, rdb, store, host+"-"+strconv.Itoa(os.Getpid()), stats, log.With("role", "notify"))
 		wg.Go(func() {
 			if err := nt.Run(procCtx); err != nil {
 				log.Error("notifier stopped", "err", err)
@@ -262,6 +271,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		})
 		log.Info("notifier started", "email", notes.email != nil, "sms", notes.sms != nil)
 	}
+
+	cons.Ops = &web.ConsoleOps{Stats: stats, DeadLetters: store, Log: notes.log}
 
 	var app interface {
 		Listener(net.Listener) error
@@ -288,8 +299,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 				SMSLog: notes.log, TwilioAuthToken: notes.smsConfig.AuthToken,
 				Templates: &web.TemplateAPI{Store: notes.templates, Engine: notes.engine, Send: notes.testSend},
 			},
-			Console: cons,
-			Ready:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			Console: cons, Stats: stats,
+			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {
 			ln.Close()

@@ -17,6 +17,7 @@ import (
 	"github.com/trackd/trackd/notify/optout"
 	"github.com/trackd/trackd/notify/sms"
 	"github.com/trackd/trackd/notify/templates"
+	"github.com/trackd/trackd/timeline"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
 )
@@ -122,7 +123,8 @@ func newNotifications(cfg Config, rdb redis.UniversalClient, embedded bool, log 
 }
 
 // notifier returns the engine for the notify role.
-func (n *notifications) notifier(cfg Config, rdb redis.UniversalClient, store *tracking.Store, consumer string, log *slog.Logger) *notifier.Notifier {
+func (n *notifications) notifier(cfg Config, rdb redis.UniversalClient, store *tracking.Store, consumer string,
+	stats *timeline.Recorder, log *slog.Logger) *notifier.Notifier {
 	senders := map[notify.Channel]notifier.Sender{}
 	if n.email != nil {
 		senders[notify.Email] = notifier.EmailSender{Sender: n.email}
@@ -136,7 +138,18 @@ func (n *notifications) notifier(cfg Config, rdb redis.UniversalClient, store *t
 	if cfg.Notify.Zone != nil {
 		ncfg.Zone = cfg.Notify.Zone
 	}
-	return notifier.New(rdb, store, n.rules, n.composer, senders, n.optouts, notifier.Log{Log: n.log}, ncfg, log)
+	return notifier.New(rdb, store, n.rules, n.composer, senders, n.optouts, countingLog{notifier.Log{Log: n.log}, stats}, ncfg, log)
+}
+
+// countingLog counts each attempt for the console's dashboard, then logs it.
+type countingLog struct {
+	notifier.DeliveryLog
+	stats *timeline.Recorder
+}
+
+func (l countingLog) Record(ctx context.Context, a notifier.Attempt) error {
+	l.stats.Notification(string(a.Channel), a.Result, a.At)
+	return l.DeliveryLog.Record(ctx, a)
 }
 
 // testSend sends a rendered template to an address or number, for the

@@ -136,7 +136,7 @@ func (s *Server) requireRole(section string) fiber.Handler {
 
 // consoleProps are the layout's props for the request's user.
 func (s *Server) consoleProps(c *fiber.Ctx, title, active string) templates.ConsoleProps {
-	p := templates.ConsoleProps{Title: title, Active: active, Brand: templates.Brand(s.cfg.Brand)}
+	p := templates.ConsoleProps{Title: title, Active: active, Brand: templates.Brand(s.CurrentBrand(c.UserContext()))}
 	if cc := signedIn(c); cc != nil {
 		p.User = templates.ConsoleUser{Email: cc.User.Email, Name: cc.User.Name, Role: string(cc.User.Role)}
 		p.CSRF = cc.Session.CSRF

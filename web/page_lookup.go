@@ -83,20 +83,18 @@ func (s *Server) mountLookup(r fiber.Router, cfg lookupConfig) {
 		cfg:     cfg,
 		byIP:    newRedisLimiter(s.deps.Redis, s.cfg.KeyPrefix, "lookup_ip", cfg.PerIP, cfg.PerIPWindow),
 		byOrder: newRedisLimiter(s.deps.Redis, s.cfg.KeyPrefix, "lookup_order", cfg.PerOrder, cfg.PerOrderWindow),
-		brand: templates.Brand{Name: s.cfg.Brand.Name, LogoURL: s.cfg.Brand.LogoURL,
-			Color: s.cfg.Brand.Color, AccentColor: s.cfg.Brand.AccentColor},
-		csp: lookupCSP(s.cfg.Brand.LogoURL),
 	}
 	r.Get("/track", h.serve)
 }
+
+// lookupBrandLocal carries the request's brand from serve to the page.
+const lookupBrandLocal = "trackd.lookup_brand"
 
 type lookupHandler struct {
 	s       *Server
 	cfg     lookupConfig
 	byIP    *redisLimiter
 	byOrder *redisLimiter
-	brand   templates.Brand
-	csp     string
 }
 
 // lookupCSP is the page's Content-Security-Policy: nothing but its own
@@ -119,7 +117,10 @@ func (h *lookupHandler) serve(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-	c.Set(fiber.HeaderContentSecurityPolicy, h.csp)
+	// The brand is the console's to change: read per request (cached).
+	brand := templates.Brand(h.s.CurrentBrand(c.UserContext()))
+	c.Locals(lookupBrandLocal, brand)
+	c.Set(fiber.HeaderContentSecurityPolicy, lookupCSP(brand.LogoURL))
 
 	args := c.Context().QueryArgs()
 	p := templates.LookupProps{
@@ -238,7 +239,8 @@ func (h *lookupHandler) unavailable(c *fiber.Ctx, p templates.LookupProps, err e
 func (h *lookupHandler) render(c *fiber.Ctx, status int, p templates.LookupProps) error {
 	c.Status(status)
 	c.Type("html", "utf-8")
-	layout := templates.LayoutProps{Lang: p.Lang, Title: p.Lang.T("lookup.title"), Brand: h.brand}
+	brand, _ := c.Locals(lookupBrandLocal).(templates.Brand)
+	layout := templates.LayoutProps{Lang: p.Lang, Title: p.Lang.T("lookup.title"), Brand: brand}
 	ctx := templ.WithChildren(c.UserContext(), templates.LookupPage(p))
 	return templates.Layout(layout).Render(ctx, c.Response().BodyWriter())
 }

@@ -91,8 +91,7 @@ func (s *Server) trackingPage(c *fiber.Ctx) error {
 
 // renderPage writes body inside the shopper layout, with the brand.
 func (s *Server) renderPage(c *fiber.Ctx, p templates.LayoutProps, body templ.Component) error {
-	b := s.cfg.Brand
-	p.Brand = templates.Brand{Name: b.Name, LogoURL: b.LogoURL, Color: b.Color, AccentColor: b.AccentColor}
+	p.Brand = templates.Brand(s.CurrentBrand(c.UserContext()))
 	c.Type("html", "utf-8")
 	ctx := templ.WithChildren(c.UserContext(), body)
 	return templates.Layout(p).Render(ctx, c.Response().BodyWriter())

@@ -273,6 +273,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	}
 
 	cons.Ops = &web.ConsoleOps{Stats: stats, DeadLetters: store, Log: notes.log}
+	cons.Marketing = &web.ConsoleMarketing{Templates: notes.templates, Engine: notes.engine, Defaults: notes.defaults,
+		Send: notes.testSend, Rules: notes.rules, Settings: notes.settings}
 
 	var app interface {
 		Listener(net.Listener) error

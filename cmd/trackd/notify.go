@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	consolesettings "github.com/trackd/trackd/console/settings"
 	"github.com/trackd/trackd/notify"
 	"github.com/trackd/trackd/notify/deliverylog"
 	"github.com/trackd/trackd/notify/email"
@@ -46,6 +47,8 @@ type notifications struct {
 	sms       *sms.Sender
 	smsConfig sms.Config
 	composer  *notifier.TemplateComposer
+	defaults  *templates.Defaults
+	settings  *consolesettings.Store
 }
 
 // newNotifications builds them from cfg. Providers are optional: without
@@ -53,6 +56,14 @@ type notifications struct {
 func newNotifications(cfg Config, rdb redis.UniversalClient, embedded bool, log *slog.Logger) (*notifications, error) {
 	env := func(k string) string { return cfg.AdapterEnv[k] }
 	n := &notifications{rules: notify.NewRuleStore(rdb, cfg.KeyPrefix)}
+	// The console may change the brand, quiet hours and collapse window;
+	// the environment's values are the defaults.
+	n.settings = consolesettings.New(rdb, consolesettings.Config{Prefix: cfg.KeyPrefix, Defaults: consolesettings.Settings{
+		Brand: consolesettings.Brand{Name: cfg.Brand.Name, LogoURL: cfg.Brand.LogoURL, Color: cfg.Brand.Color,
+			AccentColor: cfg.Brand.AccentColor, SupportEmail: cfg.Notify.SupportEmail},
+		QuietHours: consolesettings.QuietHours{Start: cfg.Notify.QuietStart, End: cfg.Notify.QuietEnd, Off: cfg.Notify.QuietStart == cfg.Notify.QuietEnd},
+		Collapse:   cfg.Notify.Collapse,
+	}})
 
 	ecfg := email.ConfigFromEnv(env)
 	n.smsConfig = sms.ConfigFromEnv(env)
@@ -96,10 +107,12 @@ func newNotifications(cfg Config, rdb redis.UniversalClient, embedded bool, log 
 	if err != nil {
 		return nil, fmt.Errorf("default templates: %w", err)
 	}
+	n.defaults = defaults
 	n.templates = templates.NewStore(rdb, n.engine, defaults, templates.StoreConfig{Prefix: cfg.KeyPrefix})
 	n.composer = &notifier.TemplateComposer{
 		Templates: n.templates, Engine: n.engine, Signer: n.signer, PublicURL: cfg.PublicURL,
-		Store: templates.StoreInfo{Name: cfg.Brand.Name, URL: cfg.PublicURL, SupportEmail: cfg.Notify.SupportEmail},
+		Store:     templates.StoreInfo{Name: cfg.Brand.Name, URL: cfg.PublicURL, SupportEmail: cfg.Notify.SupportEmail},
+		StoreInfo: func(ctx context.Context) templates.StoreInfo { return n.settings.StoreInfo(ctx, cfg.PublicURL) },
 	}
 
 	if ecfg.Configured() {
@@ -138,6 +151,7 @@ func (n *notifications) notifier(cfg Config, rdb redis.UniversalClient, store *t
 	if cfg.Notify.Zone != nil {
 		ncfg.Zone = cfg.Notify.Zone
 	}
+	ncfg.Timing = n.settings
 	return notifier.New(rdb, store, n.rules, n.composer, senders, n.optouts, countingLog{notifier.Log{Log: n.log}, stats}, ncfg, log)
 }
 

@@ -22,6 +22,9 @@ type TemplateComposer struct {
 	PublicURL string
 	// Store is the shop as the templates name it.
 	Store templates.StoreInfo
+	// StoreInfo, when set, names the shop for each message instead of
+	// Store: the console can change the brand at any time.
+	StoreInfo func(ctx context.Context) templates.StoreInfo
 }
 
 // Compose implements Composer.
@@ -35,6 +38,9 @@ func (c *TemplateComposer) Compose(ctx context.Context, job Job, o tracking.Orde
 		return Outgoing{}, fmt.Errorf("template %s/%s/%s: %w", job.Trigger, job.Channel, locale, err)
 	}
 	d := c.data(o, sh, tpl.Locale)
+	if c.StoreInfo != nil {
+		d.Store = c.StoreInfo(ctx)
+	}
 	var unsubscribe string
 	if c.Signer != nil {
 		unsubscribe = optout.URL(c.PublicURL, c.Signer.Token(job.Channel, to, o.ID), tpl.Locale)

@@ -168,6 +168,12 @@ type Config struct {
 	// SentRetention is how long the idempotency record of a sent message
 	// is kept.
 	SentRetention time.Duration
+	// Timing, when set, gives the collapse window and quiet hours at each
+	// use, over Collapse and QuietStart/QuietEnd: the console changes them.
+	Timing interface {
+		Collapse(ctx context.Context) time.Duration
+		QuietHours(ctx context.Context) (start, end time.Duration)
+	}
 }
 
 // DefaultConfig: a five-minute collapse window, SMS quiet from 21:00 to
@@ -402,7 +408,7 @@ func (n *Notifier) queue(ctx context.Context, c tracking.Change, rules notify.Ru
 	}
 	now := n.now()
 	for _, t := range triggers {
-		if err := n.queueTrigger(ctx, o, c, t, c.ShipmentID, rules, now, "nx", now.Add(n.cfg.Collapse), ""); err != nil {
+		if err := n.queueTrigger(ctx, o, c, t, c.ShipmentID, rules, now, "nx", now.Add(n.collapse(ctx)), ""); err != nil {
 			return err
 		}
 	}
@@ -412,7 +418,7 @@ func (n *Notifier) queue(ctx context.Context, c tracking.Change, rules notify.Ru
 			return err
 		}
 		if done && len(outbound(o)) > 1 {
-			if err := n.queueTrigger(ctx, o, c, notify.AllDelivered, o.ID, rules, now, "nx", now.Add(n.cfg.Collapse), ""); err != nil {
+			if err := n.queueTrigger(ctx, o, c, notify.AllDelivered, o.ID, rules, now, "nx", now.Add(n.collapse(ctx)), ""); err != nil {
 				return err
 			}
 		}
@@ -513,7 +519,7 @@ func (n *Notifier) queueTrigger(ctx context.Context, o tracking.Order, c trackin
 		}
 		shard := n.store.ShardOf(subject)
 		old, err := n.enqueue.Run(ctx, n.rdb, []string{n.dueKey(shard), n.jobsKey(shard)},
-			job.member(n.cfg.Collapse > 0), b, due.UnixMilli(), mode).Text()
+			job.member(n.collapse(ctx) > 0), b, due.UnixMilli(), mode).Text()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("queue %s %s for %s: %w", t, ch, subject, err)
 		}
@@ -616,7 +622,7 @@ func (n *Notifier) deliver(ctx context.Context, job Job) (*Job, time.Time) {
 		return nil, now // delivered, on its way already, or the estimate moved
 	}
 	if job.Channel == notify.SMS {
-		if until, quiet := n.quiet(o, now); quiet {
+		if until, quiet := n.quiet(ctx, o, now); quiet {
 			held := job
 			if !held.Held {
 				held.Held = true
@@ -684,6 +690,14 @@ func (n *Notifier) deliver(ctx context.Context, job Job) (*Job, time.Time) {
 	}
 }
 
+// collapse is the burst window in force.
+func (n *Notifier) collapse(ctx context.Context) time.Duration {
+	if n.cfg.Timing != nil {
+		return n.cfg.Timing.Collapse(ctx)
+	}
+	return n.cfg.Collapse
+}
+
 func (n *Notifier) retry(job Job, now time.Time, err error) (*Job, time.Time) {
 	job.Attempt++
 	wait := n.cfg.BackoffBase << min(job.Attempt-1, 20)
@@ -698,8 +712,11 @@ func (n *Notifier) retry(job Job, now time.Time, err error) (*Job, time.Time) {
 
 // quiet reports whether now is in the shopper's quiet hours, and when
 // they end.
-func (n *Notifier) quiet(o tracking.Order, now time.Time) (time.Time, bool) {
+func (n *Notifier) quiet(ctx context.Context, o tracking.Order, now time.Time) (time.Time, bool) {
 	start, end := n.cfg.QuietStart, n.cfg.QuietEnd
+	if n.cfg.Timing != nil {
+		start, end = n.cfg.Timing.QuietHours(ctx)
+	}
 	if start == end {
 		return time.Time{}, false
 	}

@@ -42,6 +42,20 @@ var pageMessages = map[Lang]map[string]string{
 		"history":           "Tracking history",
 		"history.empty":     "No scans from the carrier yet.",
 
+		// The whole order's status (tracking.OrderStatus), above its packages.
+		"order_status.pending":             "Being prepared",
+		"order_status.partially_shipped":   "Partially shipped",
+		"order_status.in_transit":          "On its way",
+		"order_status.partially_delivered": "Partially delivered",
+		"order_status.delivered":           "Delivered",
+		"order_status.exception":           "Delivery problem",
+		"order_desc.pending":               "Nothing has been handed to a carrier yet.",
+		"order_desc.partially_shipped":     "Part of your order is on its way; the rest hasn't shipped yet.",
+		"order_desc.in_transit":            "Everything in your order is on its way.",
+		"order_desc.partially_delivered":   "Part of your order has been delivered; the rest is still to come.",
+		"order_desc.delivered":             "Everything in your order has been delivered.",
+		"order_desc.exception":             "One of your packages has a delivery problem. The details are below.",
+
 		"step.ordered":          "Ordered",
 		"step.shipped":          "Shipped",
 		"step.in_transit":       "In transit",
@@ -121,6 +135,20 @@ var pageMessages = map[Lang]map[string]string{
 		"no_shipments":      "Estamos preparando tu pedido. Aquí verás los datos de seguimiento en cuanto se envíe.",
 		"history":           "Historial de seguimiento",
 		"history.empty":     "El transportista aún no ha registrado ningún movimiento.",
+
+		// The whole order's status (tracking.OrderStatus), above its packages.
+		"order_status.pending":             "En preparación",
+		"order_status.partially_shipped":   "Enviado en parte",
+		"order_status.in_transit":          "En camino",
+		"order_status.partially_delivered": "Entregado en parte",
+		"order_status.delivered":           "Entregado",
+		"order_status.exception":           "Incidencia en la entrega",
+		"order_desc.pending":               "Todavía no se ha entregado nada al transportista.",
+		"order_desc.partially_shipped":     "Parte de tu pedido está en camino; el resto aún no se ha enviado.",
+		"order_desc.in_transit":            "Todo tu pedido está en camino.",
+		"order_desc.partially_delivered":   "Parte de tu pedido ya se ha entregado; el resto llegará más adelante.",
+		"order_desc.delivered":             "Todo tu pedido se ha entregado.",
+		"order_desc.exception":             "Uno de tus paquetes tiene una incidencia en la entrega. Más abajo tienes los detalles.",
 
 		"step.ordered":          "Pedido realizado",
 		"step.shipped":          "Enviado",
@@ -202,6 +230,20 @@ var pageMessages = map[Lang]map[string]string{
 		"history":           "Historique de suivi",
 		"history.empty":     "Aucun scan du transporteur pour l’instant.",
 
+		// The whole order's status (tracking.OrderStatus), above its packages.
+		"order_status.pending":             "En préparation",
+		"order_status.partially_shipped":   "Expédiée en partie",
+		"order_status.in_transit":          "En route",
+		"order_status.partially_delivered": "Livrée en partie",
+		"order_status.delivered":           "Livrée",
+		"order_status.exception":           "Incident de livraison",
+		"order_desc.pending":               "Rien n’a encore été remis au transporteur.",
+		"order_desc.partially_shipped":     "Une partie de votre commande est en route ; le reste n’a pas encore été expédié.",
+		"order_desc.in_transit":            "Toute votre commande est en route.",
+		"order_desc.partially_delivered":   "Une partie de votre commande a été livrée ; le reste suivra.",
+		"order_desc.delivered":             "Toute votre commande a été livrée.",
+		"order_desc.exception":             "L’un de vos colis rencontre un incident de livraison. Les détails figurent ci-dessous.",
+
 		"step.ordered":          "Commandé",
 		"step.shipped":          "Expédié",
 		"step.in_transit":       "En transit",
@@ -281,6 +323,20 @@ var pageMessages = map[Lang]map[string]string{
 		"no_shipments":      "Ihre Bestellung wird vorbereitet. Sobald sie versandt ist, sehen Sie hier die Sendungsverfolgung.",
 		"history":           "Sendungsverlauf",
 		"history.empty":     "Noch keine Scans vom Versanddienstleister.",
+
+		// The whole order's status (tracking.OrderStatus), above its packages.
+		"order_status.pending":             "In Vorbereitung",
+		"order_status.partially_shipped":   "Teilweise versandt",
+		"order_status.in_transit":          "Unterwegs",
+		"order_status.partially_delivered": "Teilweise zugestellt",
+		"order_status.delivered":           "Zugestellt",
+		"order_status.exception":           "Problem bei der Zustellung",
+		"order_desc.pending":               "Es wurde noch nichts an den Versanddienstleister übergeben.",
+		"order_desc.partially_shipped":     "Ein Teil Ihrer Bestellung ist unterwegs, der Rest wurde noch nicht versandt.",
+		"order_desc.in_transit":            "Ihre gesamte Bestellung ist unterwegs.",
+		"order_desc.partially_delivered":   "Ein Teil Ihrer Bestellung wurde zugestellt, der Rest folgt.",
+		"order_desc.delivered":             "Ihre gesamte Bestellung wurde zugestellt.",
+		"order_desc.exception":             "Bei einem Ihrer Pakete gibt es ein Problem mit der Zustellung. Die Einzelheiten finden Sie unten.",
 
 		"step.ordered":          "Bestellt",
 		"step.shipped":          "Versandt",

@@ -18,6 +18,12 @@ type PublicOrder struct {
 	Items     []PublicItem     `json:"items"`
 	Unshipped []PublicItem     `json:"unshipped"`
 	Shipments []PublicShipment `json:"shipments"`
+	// Order-level truth (ordertruth.go), derived from the same states the
+	// shipments show: where the order as a whole stands, its returns, and
+	// what its shipments fail to account for.
+	Status       OrderStatus  `json:"status"`
+	ReturnStatus ReturnStatus `json:"return_status"`
+	Fulfillment  Fulfillment  `json:"fulfillment"`
 }
 
 // PublicItem is an order line, or the part of one a shipment carries.
@@ -92,6 +98,9 @@ func NewPublicOrder(o Order, shipments map[string]*Shipment) PublicOrder {
 			v.Unshipped = append(v.Unshipped, PublicItem{SKU: it.SKU, Name: it.Name, Quantity: left})
 		}
 	}
+	// Order-level truth (ordertruth.go).
+	v.Status, v.ReturnStatus = DeriveOrderStatus(o, shipments), DeriveReturnStatus(o, shipments)
+	v.Fulfillment = CheckFulfillment(o)
 	return v
 }
 

@@ -19,6 +19,11 @@ type orderView struct {
 	tracking.Order
 	TrackingURL string               `json:"tracking_url"`
 	Shipments   []*tracking.Shipment `json:"shipments"`
+	// Order-level truth (tracking/ordertruth.go), derived from the
+	// shipments' states shown beside it.
+	Status       tracking.OrderStatus  `json:"status"`
+	ReturnStatus tracking.ReturnStatus `json:"return_status"`
+	Fulfillment  tracking.Fulfillment  `json:"fulfillment"`
 }
 
 // putOrder creates an order, or updates the one with the same number.
@@ -96,6 +101,7 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 func (s *Server) orderView(ctx context.Context, o tracking.Order) (orderView, error) {
 	v := orderView{Order: o, TrackingURL: s.cfg.PublicURL + "/t/" + o.Token, Shipments: []*tracking.Shipment{}}
 	now := s.deps.Now()
+	states := make(map[string]*tracking.Shipment, len(o.Shipments))
 	for _, c := range o.Shipments {
 		sh, err := s.deps.Store.Shipment(ctx, c.ID, false)
 		if err != nil {
@@ -103,7 +109,11 @@ func (s *Server) orderView(ctx context.Context, o tracking.Order) (orderView, er
 		}
 		sh.DeriveDelayed(now, s.cfg.NoScanAfter)
 		v.Shipments = append(v.Shipments, sh)
+		states[c.ID] = sh
 	}
+	// Order-level truth.
+	v.Status, v.ReturnStatus = tracking.DeriveOrderStatus(o, states), tracking.DeriveReturnStatus(o, states)
+	v.Fulfillment = tracking.CheckFulfillment(o)
 	return v, nil
 }
 

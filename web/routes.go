@@ -34,6 +34,8 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
 	api.Get("/notification-rules", s.requireKey(ScopeAdmin), s.getRules)
 	api.Put("/notification-rules", s.requireKey(ScopeAdmin), s.putRules)
+	api.Post("/sandbox/shipments/:id/advance", s.requireKey(ScopeWrite), SandboxAdvance(SandboxDeps{
+		Enabled: s.cfg.Sandbox, Store: s.deps.Store, BodyLimit: s.cfg.APIBodyLimit, Log: s.deps.Log, Now: s.deps.Now}))
 	s.notifyRoutes(app, api)
 	s.consoleRoutes(app)
 	api.Patch("/shipments/:id", s.requireKey(ScopeWrite), s.patchShipment)

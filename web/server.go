@@ -72,6 +72,9 @@ type Config struct {
 	TrustedProxies []string
 	// Brand is how the shopper's pages look.
 	Brand Brand
+	// Sandbox turns on POST /api/v1/sandbox/shipments/{id}/advance
+	// (TRACKD_SANDBOX). Never in production.
+	Sandbox bool
 }
 
 // Brand is the retailer's look on the shopper's pages.

@@ -28,6 +28,8 @@ type Config struct {
 	RedisClusterURL   string
 	Roles             map[string]bool
 	BootstrapAPIKey   string
+	// Sandbox turns on the sandbox endpoint (never in production).
+	Sandbox bool
 	// BootstrapAdmin is the first console user, "email:password".
 	BootstrapAdmin string
 	GenericSecrets []string
@@ -160,6 +162,7 @@ func settings() []setting {
 			c.BootstrapAdmin = v
 			return nil
 		}},
+		{"TRACKD_SANDBOX", "false", "turn on POST /api/v1/sandbox/shipments/{id}/advance (moves a shipment through the real pipeline); never in production", boolSetting(func(c *Config) *bool { return &c.Sandbox })},
 		{"TRACKD_DEMO", "false", "seed demo orders and a simulated carrier that moves them", boolSetting(func(c *Config) *bool { return &c.Demo })},
 		{"TRACKD_KEY_PREFIX", "trackd:", "prefix of every Redis key", func(c *Config, v string) error {
 			if strings.ContainsAny(v, "{}") {

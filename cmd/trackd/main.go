@@ -289,6 +289,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wcfg.PublicURL, wcfg.WebhookBodyLimit, wcfg.NoScanAfter = cfg.PublicURL, cfg.WebhookLimit, cfg.NoScanAfter
 		wcfg.KeyPrefix, wcfg.Brand, wcfg.TrustedProxies = cfg.KeyPrefix, cfg.Brand, cfg.TrustedProxies
 		wcfg.GenericSecrets = secrets
+		wcfg.Sandbox = cfg.Sandbox
+		if cfg.Sandbox {
+			log.Warn("sandbox on: any write-scope API key can move any shipment to any status, notifying its shopper; never enable in production")
+		}
 		hcfg := web.DefaultHubConfig()
 		hcfg.NoScanAfter = cfg.NoScanAfter
 		hub = web.NewHub(hcfg, rdb, store, store, reg, log.With("role", "live"))

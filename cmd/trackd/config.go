@@ -14,6 +14,7 @@ import (
 
 	"github.com/trackd/trackd/carriers/polling"
 	"github.com/trackd/trackd/console"
+	"github.com/trackd/trackd/salesforce"
 	"github.com/trackd/trackd/web"
 )
 
@@ -87,6 +88,8 @@ var adapterSettings = []string{
 	"SMTP_URL", "SMTP_FROM",
 	"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_BASE_URL",
 	"TWILIO_API_KEY", "TWILIO_API_SECRET",
+	"TRACKD_SALESFORCE_INSTANCE_URL", "TRACKD_SALESFORCE_CLIENT_ID", "TRACKD_SALESFORCE_CLIENT_SECRET",
+	"TRACKD_SALESFORCE_API_VERSION", "TRACKD_SALESFORCE_STATUS_MAP",
 }
 
 // pollCredentials name, per polled carrier, the variable whose presence
@@ -405,6 +408,9 @@ func LoadConfig(args []string, getenv func(string) string, usage io.Writer) (Con
 	}
 	if c.RedisURL != "" && c.RedisClusterURL != "" {
 		return c, errors.New("REDIS_URL and REDIS_CLUSTER_URL are both set; set one")
+	}
+	if _, err := salesforce.ConfigFromEnv(func(k string) string { return c.AdapterEnv[k] }); err != nil {
+		return c, err
 	}
 	return c, nil
 }

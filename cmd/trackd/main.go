@@ -40,6 +40,7 @@ import (
 	"github.com/trackd/trackd/carriers/ups"
 	"github.com/trackd/trackd/carriers/usps"
 	"github.com/trackd/trackd/console"
+	"github.com/trackd/trackd/salesforce"
 	"github.com/trackd/trackd/timeline"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
@@ -204,6 +205,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		secrets = append(secrets, []byte(s))
 	}
 	adapterEnv := func(k string) string { return cfg.AdapterEnv[k] }
+	sfcfg, err := salesforce.ConfigFromEnv(adapterEnv)
+	if err != nil {
+		return &settingError{"TRACKD_SALESFORCE_INSTANCE_URL", err}
+	}
 	adapters := carriers.NewRegistry(
 		generic.Adapter{Verifier: generic.Verifier{Secrets: secrets}},
 		aftership.New(aftership.ConfigFromEnv(adapterEnv)),
@@ -270,6 +275,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 			}
 		})
 		log.Info("notifier started", "email", notes.email != nil, "sms", notes.sms != nil)
+	}
+	if cfg.Roles["notify"] && sfcfg.Enabled() {
+		host, _ := os.Hostname()
+		sfcfg.Prefix, sfcfg.Shards = cfg.KeyPrefix, cfg.Shards
+		sfcfg.Consumer = host + "-" + strconv.Itoa(os.Getpid())
+		sfLog := salesforce.NewLog(rdb, cfg.KeyPrefix, sfcfg.LogMaxLen, sfcfg.LogRetention)
+		conn := salesforce.New(rdb, store, salesforce.NewClient(sfcfg, nil), sfLog, sfcfg, log.With("role", "salesforce"))
+		wg.Go(func() {
+			if err := conn.Run(procCtx); err != nil {
+				log.Error("salesforce connector stopped", "err", err)
+			}
+		})
+		log.Info("salesforce connector started", "instance_url", sfcfg.InstanceURL, "api_version", sfcfg.APIVersion)
 	}
 
 	cons.Ops = &web.ConsoleOps{Stats: stats, DeadLetters: store, Log: notes.log}

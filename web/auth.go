@@ -34,6 +34,9 @@ func (s *Server) requireKey(scope string) fiber.Handler {
 		case !allows(key.Scope, scope):
 			return httpError(fiber.StatusForbidden, "this API key's scope ("+key.Scope+") does not allow this; it needs "+scope)
 		}
+		if err := s.limitKey(c, strings.TrimSpace(secret)); err != nil {
+			return err
+		}
 		if t, ok := s.deps.Keys.(keyToucher); ok {
 			if err := t.Touch(c.UserContext(), strings.TrimSpace(secret), s.deps.Now()); err != nil {
 				s.deps.Log.Warn("record API key use", "key", key.Name, "err", err)

@@ -53,6 +53,10 @@ type Config struct {
 	WebhookBodyLimit int
 	// APIBodyLimit caps a merchant API request body.
 	APIBodyLimit int
+	// APIRateLimit and APIRateWindow limit each API key's requests, across
+	// all nodes; a limit of 0 turns the limit off.
+	APIRateLimit  int
+	APIRateWindow time.Duration
 	// GenericSecrets verify /webhooks/generic; several while rotating.
 	GenericSecrets [][]byte
 	// SignatureTolerance is how old (or early) a signed timestamp may be.
@@ -93,6 +97,8 @@ func DefaultConfig() Config {
 		PublicURL:          "http://localhost:8080",
 		WebhookBodyLimit:   1 << 20,
 		APIBodyLimit:       1 << 20,
+		APIRateLimit:       6000,
+		APIRateWindow:      time.Minute,
 		SignatureTolerance: generic.DefaultTolerance,
 		NoScanAfter:        96 * time.Hour, // four days without a scan is worth a look
 		RejectsPerSecond:   5,
@@ -157,6 +163,7 @@ type Server struct {
 	deps     Deps
 	verifier generic.Verifier
 	rejects  *rejectLimiter
+	apiLimit *apiLimiter
 }
 
 func proxyHeader(trusted []string) string {
@@ -181,6 +188,9 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 	s := &Server{cfg: cfg, deps: deps,
 		verifier: generic.Verifier{Secrets: cfg.GenericSecrets, Tolerance: cfg.SignatureTolerance},
 		rejects:  newRejectLimiter(cfg.RejectsPerSecond, cfg.RejectBurst)}
+	if cfg.APIRateLimit > 0 && cfg.APIRateWindow >= time.Millisecond {
+		s.apiLimit = newAPILimiter(deps.Redis, cfg.KeyPrefix, cfg.APIRateLimit, cfg.APIRateWindow)
+	}
 	app := fiber.New(fiber.Config{
 		AppName:      "trackd",
 		ErrorHandler: errorHandler(deps.Log),

@@ -56,7 +56,7 @@ apikey=bench-key-$RANDOM$RANDOM$RANDOM
 start_trackd() {
 	local port=$1; shift
 	env REDIS_URL=redis://127.0.0.1:$rport TRACKD_ADDR=127.0.0.1:$port TRACKD_GENERIC_WEBHOOK_SECRET=$secret \
-		TRACKD_BOOTSTRAP_API_KEY=$apikey TRACKD_LOG_LEVEL=warn "$@" "$work/trackd" >>"$work/trackd.log" 2>&1 &
+		TRACKD_BOOTSTRAP_API_KEY=$apikey TRACKD_LOG_LEVEL=warn TRACKD_API_RATE_LIMIT=0 "$@" "$work/trackd" >>"$work/trackd.log" 2>&1 &
 	trackd_pid=$!
 	pids+=($trackd_pid)
 	wait_until trackd curl -fsS "http://127.0.0.1:$port/readyz"

@@ -29,6 +29,9 @@ type Config struct {
 	RedisClusterURL   string
 	Roles             map[string]bool
 	BootstrapAPIKey   string
+	// APIRateLimit and APIRateWindow limit each API key's requests.
+	APIRateLimit  int
+	APIRateWindow time.Duration
 	// Sandbox turns on the sandbox endpoint (never in production).
 	Sandbox bool
 	// BootstrapAdmin is the first console user, "email:password".
@@ -163,6 +166,20 @@ func settings() []setting {
 				return fmt.Errorf("must be email:password, the password at least %d characters", console.MinPasswordLength)
 			}
 			c.BootstrapAdmin = v
+			return nil
+		}},
+		{"TRACKD_API_RATE_LIMIT", "6000/m", "requests each API key may make, across all nodes (N/s, N/m, N/h; 0 for no limit)", func(c *Config, v string) error {
+			if v == "0" {
+				c.APIRateLimit = 0
+				return nil
+			}
+			num, unit, ok := strings.Cut(v, "/")
+			n, err := strconv.Atoi(strings.TrimSpace(num))
+			per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
+			if !ok || err != nil || n < 1 || per == 0 {
+				return fmt.Errorf("%q is not N/s, N/m or N/h (like 6000/m), or 0", v)
+			}
+			c.APIRateLimit, c.APIRateWindow = n, per
 			return nil
 		}},
 		{"TRACKD_SANDBOX", "false", "turn on POST /api/v1/sandbox/shipments/{id}/advance (moves a shipment through the real pipeline); never in production", boolSetting(func(c *Config) *bool { return &c.Sandbox })},

@@ -29,6 +29,7 @@ func TestRun_BadConfigurationExitsWithTwo(t *testing.T) {
 		{"bad brand colour", map[string]string{"TRACKD_BRAND_COLOR": "red;}body{display:none"}, nil, "TRACKD_BRAND_COLOR"},
 		{"bad log level", map[string]string{"TRACKD_LOG_LEVEL": "loud"}, nil, "TRACKD_LOG_LEVEL"},
 		{"Salesforce half configured", map[string]string{"TRACKD_SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com"}, nil, "TRACKD_SALESFORCE_"},
+		{"API rate without a unit", map[string]string{"TRACKD_API_RATE_LIMIT": "100"}, nil, "TRACKD_API_RATE_LIMIT"},
 		{"poll rate without a unit", map[string]string{"TRACKD_POLL_RATES": "dhl=250"}, nil, "TRACKD_POLL_RATES"},
 		{"negative poll rate", map[string]string{"TRACKD_POLL_RATES": "ups=-1/s"}, nil, "TRACKD_POLL_RATES"},
 	}

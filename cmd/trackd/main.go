@@ -308,6 +308,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wcfg.KeyPrefix, wcfg.Brand, wcfg.TrustedProxies = cfg.KeyPrefix, cfg.Brand, cfg.TrustedProxies
 		wcfg.GenericSecrets = secrets
 		wcfg.Sandbox = cfg.Sandbox
+		wcfg.APIRateLimit, wcfg.APIRateWindow = cfg.APIRateLimit, cfg.APIRateWindow
 		if cfg.Sandbox {
 			log.Warn("sandbox on: any write-scope API key can move any shipment to any status, notifying its shopper; never enable in production")
 		}

@@ -36,6 +36,16 @@ func (s *Server) routes(app *fiber.App) {
 	api.Put("/notification-rules", s.requireKey(ScopeAdmin), s.putRules)
 	api.Post("/sandbox/shipments/:id/advance", s.requireKey(ScopeWrite), SandboxAdvance(SandboxDeps{
 		Enabled: s.cfg.Sandbox, Store: s.deps.Store, BodyLimit: s.cfg.APIBodyLimit, Log: s.deps.Log, Now: s.deps.Now}))
+	if s.deps.Webhooks != nil {
+		wh, admin := *s.deps.Webhooks, s.requireKey(ScopeAdmin)
+		api.Post("/webhook-subscriptions", admin, WebhookSubscriptionCreate(wh))
+		api.Get("/webhook-subscriptions", admin, WebhookSubscriptionList(wh))
+		api.Get("/webhook-subscriptions/:id", admin, WebhookSubscriptionGet(wh))
+		api.Patch("/webhook-subscriptions/:id", admin, WebhookSubscriptionPatch(wh))
+		api.Delete("/webhook-subscriptions/:id", admin, WebhookSubscriptionDelete(wh))
+		api.Get("/webhook-subscriptions/:id/deliveries", admin, WebhookSubscriptionDeliveries(wh))
+		api.Post("/webhook-subscriptions/:id/replay", admin, WebhookSubscriptionReplay(wh))
+	}
 	s.notifyRoutes(app, api)
 	s.consoleRoutes(app)
 	api.Patch("/shipments/:id", s.requireKey(ScopeWrite), s.patchShipment)

@@ -134,6 +134,8 @@ type Deps struct {
 	// Console holds the console's users, sessions and audit log; nil
 	// leaves the console out.
 	Console *ConsoleDeps
+	// Webhooks serve /api/v1/webhook-subscriptions; nil leaves them out.
+	Webhooks *WebhookSubscriptionAPI
 	// Stats counts webhooks for the console's dashboard (timeline.Recorder); nil counts nothing.
 	Stats    WebhookStats
 	Ready    func(context.Context) error

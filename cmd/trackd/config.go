@@ -32,6 +32,9 @@ type Config struct {
 	// APIRateLimit and APIRateWindow limit each API key's requests.
 	APIRateLimit  int
 	APIRateWindow time.Duration
+	// OutboundAllowPrivate lets webhook subscriptions target http:// and
+	// private, loopback or link-local addresses (tests).
+	OutboundAllowPrivate bool
 	// Sandbox turns on the sandbox endpoint (never in production).
 	Sandbox bool
 	// BootstrapAdmin is the first console user, "email:password".
@@ -103,7 +106,7 @@ var pollCredentials = map[string]string{
 }
 
 // allRoles are the parts of trackd a node can run.
-var allRoles = []string{"web", "ingest", "poll", "notify"}
+var allRoles = []string{"web", "ingest", "poll", "notify", "outbound"}
 
 // setting is one environment variable, with the flag that overrides it.
 type setting struct {
@@ -139,7 +142,7 @@ func settings() []setting {
 			c.RedisClusterURL = v
 			return nil
 		}},
-		{"TRACKD_ROLES", strings.Join(allRoles, ","), "comma-separated roles this node runs: web, ingest, poll, notify", parseRoles},
+		{"TRACKD_ROLES", strings.Join(allRoles, ","), "comma-separated roles this node runs: web, ingest, poll, notify, outbound", parseRoles},
 		{"TRACKD_BOOTSTRAP_API_KEY", "", "first API key (admin scope), at least 16 characters", func(c *Config, v string) error {
 			if v != "" && len(v) < 16 {
 				return errors.New("must be at least 16 characters")
@@ -182,6 +185,8 @@ func settings() []setting {
 			c.APIRateLimit, c.APIRateWindow = n, per
 			return nil
 		}},
+		{"TRACKD_OUTBOUND_ALLOW_PRIVATE", "false", "let webhook subscriptions target http:// and private, loopback or link-local addresses (tests)",
+			boolSetting(func(c *Config) *bool { return &c.OutboundAllowPrivate })},
 		{"TRACKD_SANDBOX", "false", "turn on POST /api/v1/sandbox/shipments/{id}/advance (moves a shipment through the real pipeline); never in production", boolSetting(func(c *Config) *bool { return &c.Sandbox })},
 		{"TRACKD_DEMO", "false", "seed demo orders and a simulated carrier that moves them", boolSetting(func(c *Config) *bool { return &c.Demo })},
 		{"TRACKD_KEY_PREFIX", "trackd:", "prefix of every Redis key", func(c *Config, v string) error {

@@ -40,6 +40,7 @@ import (
 	"github.com/trackd/trackd/carriers/ups"
 	"github.com/trackd/trackd/carriers/usps"
 	"github.com/trackd/trackd/console"
+	"github.com/trackd/trackd/outbound"
 	"github.com/trackd/trackd/salesforce"
 	"github.com/trackd/trackd/timeline"
 	"github.com/trackd/trackd/tracking"
@@ -241,6 +242,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		wg.Go(func() { delays.Run(procCtx) })
 		log.Info("processors started", "shards", cfg.Shards)
 	}
+	// Every node has the outbound service (the API manages subscriptions);
+	// nodes with the outbound role deliver.
+	ohost, _ := os.Hostname()
+	ocfg := outbound.DefaultConfig(ohost + "-" + strconv.Itoa(os.Getpid()))
+	ocfg.Prefix, ocfg.Shards, ocfg.AllowPrivate = cfg.KeyPrefix, cfg.Shards, cfg.OutboundAllowPrivate
+	hooks, err := outbound.New(rdb, store, ocfg, log.With("role", "outbound"))
+	if err != nil {
+		return fmt.Errorf("outbound webhooks: %w", err)
+	}
+	if cfg.Roles["outbound"] {
+		wg.Go(func() {
+			if err := hooks.Run(procCtx); err != nil {
+				log.Error("outbound webhooks stopped", "err", err)
+			}
+		})
+		log.Info("outbound webhooks started", "allow_private", cfg.OutboundAllowPrivate)
+	}
 	polls := newPollScheduler(cfg, rdb, store, adapters, log.With("role", "poll"), reg)
 	if cfg.Roles["poll"] && polls != nil {
 		wg.Go(func() { polls.Run(procCtx) })
@@ -268,7 +286,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 	defer notes.close()
 	if cfg.Roles["notify"] {
 		host, _ := os.Hostname()
-		nt := notes.notifier(cfg, rdb, store, host+"-"+strconv.Itoa(os.Getpid()), stats, log.With("role", "notify"))
+		nt := notes.notifier(cfg, rdb, store, host+"-"+strconv.Itoa(os.Getpid()), stats, hooks, log.With("role", "notify"))
 		wg.Go(func() {
 			if err := nt.Run(procCtx); err != nil {
 				log.Error("notifier stopped", "err", err)
@@ -324,7 +342,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 				SMSLog: notes.log, TwilioAuthToken: notes.smsConfig.AuthToken,
 				Templates: &web.TemplateAPI{Store: notes.templates, Engine: notes.engine, Send: notes.testSend},
 			},
-			Console: cons, Stats: stats,
+			Console: cons, Stats: stats, Webhooks: &web.WebhookSubscriptionAPI{Subs: hooks},
 			Ready: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		})
 		if err != nil {

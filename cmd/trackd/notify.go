@@ -18,6 +18,7 @@ import (
 	"github.com/trackd/trackd/notify/optout"
 	"github.com/trackd/trackd/notify/sms"
 	"github.com/trackd/trackd/notify/templates"
+	"github.com/trackd/trackd/outbound"
 	"github.com/trackd/trackd/timeline"
 	"github.com/trackd/trackd/tracking"
 	"github.com/trackd/trackd/web"
@@ -137,7 +138,7 @@ func newNotifications(cfg Config, rdb redis.UniversalClient, embedded bool, log 
 
 // notifier returns the engine for the notify role.
 func (n *notifications) notifier(cfg Config, rdb redis.UniversalClient, store *tracking.Store, consumer string,
-	stats *timeline.Recorder, log *slog.Logger) *notifier.Notifier {
+	stats *timeline.Recorder, hooks *outbound.Service, log *slog.Logger) *notifier.Notifier {
 	senders := map[notify.Channel]notifier.Sender{}
 	if n.email != nil {
 		senders[notify.Email] = notifier.EmailSender{Sender: n.email}
@@ -152,7 +153,7 @@ func (n *notifications) notifier(cfg Config, rdb redis.UniversalClient, store *t
 		ncfg.Zone = cfg.Notify.Zone
 	}
 	ncfg.Timing = n.settings
-	return notifier.New(rdb, store, n.rules, n.composer, senders, n.optouts, countingLog{notifier.Log{Log: n.log}, stats}, ncfg, log)
+	return notifier.New(rdb, store, n.rules, n.composer, senders, n.optouts, countingLog{failurePublisher{notifier.Log{Log: n.log}, hooks, log}, stats}, ncfg, log)
 }
 
 // countingLog counts each attempt for the console's dashboard, then logs it.
@@ -192,4 +193,24 @@ func (n *notifications) close() {
 	if n.sms != nil {
 		n.sms.Close()
 	}
+}
+
+// failurePublisher sends notification.failed to the webhook subscribers
+// when a notification is recorded as failed.
+type failurePublisher struct {
+	notifier.DeliveryLog
+	hooks *outbound.Service
+	log   *slog.Logger
+}
+
+func (p failurePublisher) Record(ctx context.Context, a notifier.Attempt) error {
+	err := p.DeliveryLog.Record(ctx, a)
+	if a.Result == "failed" {
+		f := outbound.NotificationFailure{OrderID: a.OrderID, OrderNumber: a.OrderNumber, ShipmentID: a.ShipmentID,
+			Trigger: string(a.Trigger), Channel: string(a.Channel), Error: a.Error, Attempt: a.Attempt, At: a.At}
+		if perr := p.hooks.Publish(ctx, f.Event()); perr != nil {
+			p.log.Warn("publish notification.failed", "order", a.OrderNumber, "err", perr)
+		}
+	}
+	return err
 }

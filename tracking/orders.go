@@ -152,7 +152,8 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 		return Order{}, false, fmt.Errorf("order id: %w", err)
 	}
 	numKey := s.orderNumberKey(in.Number)
-	if err := s.rdb.SetNX(ctx, numKey, newID, 0).Err(); err != nil {
+	reserved, err := s.rdb.SetNX(ctx, numKey, newID, 0).Result()
+	if err != nil {
 		return Order{}, false, fmt.Errorf("reserve order number %q: %w", in.Number, err)
 	}
 	id, err := s.rdb.Get(ctx, numKey).Result()
@@ -160,6 +161,21 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 		return Order{}, false, fmt.Errorf("read order number %q: %w", in.Number, err)
 	}
 	o, err := s.Order(ctx, id)
+	if errors.Is(err, ErrNotFound) && !reserved {
+		// Another request reserved the number and is writing the order
+		// now: wait for it, so that one request creates the order (one
+		// 201, one tracking link) and the others update it. If it never
+		// appears (that request died between the two writes), this one
+		// creates it.
+		for wait := 10 * time.Millisecond; wait <= 640*time.Millisecond && errors.Is(err, ErrNotFound); wait *= 2 {
+			select {
+			case <-ctx.Done():
+				return Order{}, false, fmt.Errorf("wait for order %q: %w", in.Number, ctx.Err())
+			case <-time.After(wait):
+			}
+			o, err = s.Order(ctx, id)
+		}
+	}
 	created := errors.Is(err, ErrNotFound)
 	switch {
 	case created:

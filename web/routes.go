@@ -29,6 +29,7 @@ func (s *Server) routes(app *fiber.App) {
 	s.lookupRoutes(app)
 
 	api := app.Group("/api/v1")
+	api.Get("/openapi.json", s.openAPI)
 	api.Post("/orders", s.requireKey(ScopeWrite), s.idempotent, s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)

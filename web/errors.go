@@ -6,12 +6,16 @@ import (
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/trackd/trackd/tracking"
 )
 
 // Error is an HTTP error with a message for the client. Handlers return
-// them; errorHandler writes them, so every error has one JSON shape:
-// {"error": "..."}, plus "field" when one input field is at fault.
+// them; errorHandler writes them, so every error has one shape: an RFC 9457
+// problem (application/problem+json: type, title, status, detail, and
+// "errors" naming the invalid field), which also carries trackd's earlier
+// members, "error" (the detail) and "field", for clients written against
+// them.
 type Error struct {
 	Status     int
 	Message    string
@@ -55,10 +59,12 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if he.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(he.RetryAfter))
 		}
-		body := fiber.Map{"error": he.Message}
+		body := fiber.Map{"type": "about:blank", "title": utils.StatusMessage(he.Status), "status": he.Status,
+			"detail": he.Message, "error": he.Message}
 		if he.Field != "" {
 			body["field"] = he.Field
+			body["errors"] = []fiber.Map{{"field": he.Field, "detail": he.Message}}
 		}
-		return c.Status(he.Status).JSON(body)
+		return c.Status(he.Status).JSON(body, "application/problem+json")
 	}
 }

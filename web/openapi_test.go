@@ -401,12 +401,16 @@ func (e *oaEnv) check(t *testing.T, op, path, key, body string, want int) map[st
 		}
 		return nil
 	}
-	schema := oaGet(content, "application/json", "schema")
-	if schema == nil {
-		t.Fatalf("%s %d: no application/json schema", op, want)
+	mediaType := "application/json"
+	if oaGet(content, "application/problem+json") != nil {
+		mediaType = "application/problem+json"
 	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		t.Errorf("%s %d: Content-Type %q, want application/json", op, want, ct)
+	schema := oaGet(content, mediaType, "schema")
+	if schema == nil {
+		t.Fatalf("%s %d: no %s schema", op, want, mediaType)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, mediaType) {
+		t.Errorf("%s %d: Content-Type %q, want %s", op, want, ct, mediaType)
 	}
 	var v any
 	d := json.NewDecoder(bytes.NewReader(raw))
@@ -527,11 +531,12 @@ func TestOpenAPIValidator(t *testing.T) {
 		body string
 		ok   bool
 	}{
-		{`{"error": "x"}`, true},
-		{`{"error": "x", "field": "f"}`, true},
-		{`{"field": "f"}`, false},
-		{`{"error": 1}`, false},
-		{`{"error": "x", "extra": true}`, false},
+		{`{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "x", "error": "x"}`, true},
+		{`{"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "x", "error": "x", "field": "f",
+			"errors": [{"field": "f", "detail": "x"}]}`, true},
+		{`{"error": "x"}`, false},
+		{`{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "x", "error": 1}`, false},
+		{`{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "x", "error": "x", "extra": true}`, false},
 		{`[]`, false},
 	} {
 		var v any

@@ -598,11 +598,11 @@ func TestTrackingPage_JSON(t *testing.T) {
 	}
 
 	r = get(t, app, "/t/"+unknownToken+".json")
-	if r.status != http.StatusNotFound || strings.TrimSpace(r.body) != `{"error":"not found"}` {
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, `"error":"not found"`) || !strings.Contains(r.body, `"status":404`) {
 		t.Errorf("unknown token: %d %s", r.status, r.body)
 	}
 	r = get(t, app, "/t/bad.json")
-	if r.status != http.StatusNotFound || strings.TrimSpace(r.body) != `{"error":"not found"}` {
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, `"error":"not found"`) || !strings.Contains(r.body, `"status":404`) {
 		t.Errorf("malformed token: %d %s", r.status, r.body)
 	}
 }

@@ -158,6 +158,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- strin
 		}
 		log.Info("demo API key (set TRACKD_BOOTSTRAP_API_KEY to choose your own)", "api_key", cfg.BootstrapAPIKey)
 	}
+	if cfg.Demo && cfg.BootstrapAdmin == "" {
+		password, err := web.NewSecret()
+		if err != nil {
+			return err
+		}
+		cfg.BootstrapAdmin = "admin@example.com:" + password
+		log.Info("demo console admin (set TRACKD_BOOTSTRAP_ADMIN to choose your own)", "console", "/console",
+			"email", "admin@example.com", "password", password)
+	}
 	keys := web.NewKeyStore(rdb, cfg.KeyPrefix)
 	if cfg.BootstrapAPIKey != "" {
 		if _, err := keys.Register(ctx, cfg.BootstrapAPIKey, web.APIKey{Name: "bootstrap", Scope: web.ScopeAdmin, CreatedAt: time.Now().UTC()}); err != nil {

@@ -80,6 +80,10 @@ func (s *Server) consoleRoutes(app *fiber.App) {
 func (s *Server) consoleHeaders(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderXFrameOptions, "DENY")
+	// Scripts only from trackd's own files; the email preview's frame is
+	// sandboxed as well, so template HTML never runs script here.
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'self'; script-src 'self'; img-src 'self' https: data:; "+
+		"style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "no-referrer")
 	return c.Next()

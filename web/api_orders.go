@@ -126,6 +126,38 @@ func (s *Server) getShipment(c *fiber.Ctx) error {
 	return c.JSON(sh)
 }
 
+// shipmentEvents answers GET /api/v1/shipments/{id}/events: the history
+// in time order, or with ?after=<cursor> the events stored after that
+// cursor, in the order they were stored, for a client that syncs
+// incrementally. The answer's cursor is where to go on from.
+func (s *Server) shipmentEvents(c *fiber.Ctx) error {
+	id := strings.Clone(c.Params("id"))
+	after := c.Query("after")
+	if after != "" && !validCursor(after) {
+		return &Error{Status: fiber.StatusBadRequest, Field: "after", Message: "after: not a cursor (like 1764079331417-0)"}
+	}
+	sh, err := s.deps.Store.Shipment(c.UserContext(), id, after == "")
+	if err != nil {
+		return storeError(err)
+	}
+	events := sh.Events
+	if after != "" {
+		if events, err = s.deps.Store.EventsAfter(c.UserContext(), id, after); err != nil {
+			return storeError(err)
+		}
+	}
+	cursor := after
+	for _, e := range events {
+		if tracking.CompareCursors(e.Cursor, cursor) > 0 {
+			cursor = e.Cursor
+		}
+	}
+	if events == nil {
+		events = []tracking.Event{}
+	}
+	return c.JSON(fiber.Map{"shipment_id": id, "events": events, "cursor": cursor})
+}
+
 // minDetectConfidence is how sure detection must be to pick a shipment's
 // carrier for the merchant: a format match with a holding check digit.
 // Below it the merchant is asked to name the carrier.

@@ -33,6 +33,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Post("/orders", s.requireKey(ScopeWrite), s.idempotent, s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
+	api.Get("/shipments/:id/events", s.requireKey(ScopeRead), s.shipmentEvents)
 	api.Get("/notification-rules", s.requireKey(ScopeAdmin), s.getRules)
 	api.Put("/notification-rules", s.requireKey(ScopeAdmin), s.putRules)
 	api.Post("/sandbox/shipments/:id/advance", s.requireKey(ScopeWrite), SandboxAdvance(SandboxDeps{

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/text/language"
 
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -428,47 +427,8 @@ func normalizeETA(s string) string {
 	return ""
 }
 
-// text is a JSON string that AfterShip may also send as a number (zip
-// codes, tracking numbers, meta.code) or null (any absent value). Other
-// types are an error.
-type text string
-
-func (t *text) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0:
-		return errors.New("empty value")
-	case b[0] == '"':
-		// The decoder has validated the document, so a string without
-		// escapes is its bytes between the quotes.
-		if in := b[1 : len(b)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
-			*t = text(in)
-			return nil
-		}
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == 'n':
-		*t = ""
-	case b[0] == '-' || ('0' <= b[0] && b[0] <= '9'):
-		*t = text(b)
-	default:
-		// An UnmarshalTypeError gets the field's path from the decoder.
-		return &json.UnmarshalTypeError{Value: jsonKind(b[0]), Type: reflect.TypeFor[string]()}
-	}
-	return nil
-}
-
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	}
-	return "bool"
-}
+// text is carriers.Text: a string field that also takes a number or null.
+type text = carriers.Text
 
 // jsonError rewords encoding/json's errors without Go type names.
 func jsonError(err error) error {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -87,41 +87,8 @@ type locationJSON struct {
 	Country text `json:"country"`
 }
 
-// text is a string field that also takes a number (a zip or a tracking
-// number sent unquoted) and null (as ""), because aggregators' types drift.
-type text string
-
-func (t *text) UnmarshalJSON(b []byte) error {
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*t = ""
-	case len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0 && utf8.Valid(b):
-		// The decoder has checked the syntax; without escapes or invalid
-		// UTF-8 the string is its bytes, and this saves a second decoder.
-		*t = text(b[1 : len(b)-1])
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
-		*t = text(b)
-	default:
-		// A type error, so that encoding/json names the field.
-		kind := "value"
-		switch {
-		case len(b) > 0 && b[0] == '{':
-			kind = "object"
-		case len(b) > 0 && b[0] == '[':
-			kind = "array"
-		case len(b) > 0 && (b[0] == 't' || b[0] == 'f'):
-			kind = "bool"
-		}
-		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[string]()}
-	}
-	return nil
-}
+// text is carriers.Text: a string field that also takes a number or null.
+type text = carriers.Text
 
 // ParseWebhook implements carriers.Adapter. A track_updated body yields one
 // update (none when the Track says nothing yet, like an unknown number's);

@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/trackd/trackd/carriers"
 	"github.com/trackd/trackd/carriers/zones"
 	"github.com/trackd/trackd/tracking"
 )
@@ -73,14 +72,14 @@ func (a *address) location() tracking.Location {
 	if a == nil {
 		return tracking.Location{}
 	}
-	country := a.CountryCode.trim()
+	country := a.CountryCode.Trim()
 	if country == "" {
-		country = a.Country.trim()
+		country = a.Country.Trim()
 	}
 	return tracking.Location{
-		City:       a.City.trim(),
-		Region:     a.StateProvince.trim(),
-		PostalCode: a.PostalCode.trim(),
+		City:       a.City.Trim(),
+		Region:     a.StateProvince.Trim(),
+		PostalCode: a.PostalCode.Trim(),
 		Country:    strings.ToUpper(country),
 	}
 }
@@ -99,7 +98,7 @@ func parseWebhook(body []byte) ([]tracking.Update, error) {
 	}
 	u := tracking.Update{
 		Carrier:           Slug,
-		TrackingNumber:    tracking.NormalizeTrackingNumber(ev.TrackingNumber.trim()),
+		TrackingNumber:    tracking.NormalizeTrackingNumber(ev.TrackingNumber.Trim()),
 		EstimatedDelivery: firstDate(ev.ScheduledDeliveryDate, ev.ActualDeliveryDate),
 	}
 	switch {
@@ -224,7 +223,7 @@ func parsePoll(body []byte) ([]tracking.Update, error) {
 	}
 	if ans.Response != nil && len(ans.Response.Errors) > 0 {
 		e := ans.Response.Errors[0]
-		return nil, fmt.Errorf("poll answer is an error: %s %s", e.Code.trim(), e.Message.trim())
+		return nil, fmt.Errorf("poll answer is an error: %s %s", e.Code.Trim(), e.Message.Trim())
 	}
 	if ans.TrackResponse == nil {
 		return nil, errors.New(`poll answer has no "trackResponse": not a UPS Track API answer`)
@@ -245,9 +244,9 @@ func parsePoll(body []byte) ([]tracking.Update, error) {
 
 // parsePackage turns one package into an update; path names it in errors.
 func parsePackage(p *apiPackage, inquiry text, path string) (tracking.Update, error) {
-	number := p.TrackingNumber.trim()
+	number := p.TrackingNumber.Trim()
 	if number == "" {
-		number = inquiry.trim()
+		number = inquiry.Trim()
 	}
 	u := tracking.Update{
 		Carrier:           Slug,
@@ -313,7 +312,7 @@ func parseActivity(raw json.RawMessage) (e tracking.Event, ok bool, err error) {
 // newEvent builds the event of one activity.
 func newEvent(s *apiStatus, st tracking.Status, loc tracking.Location, when eventWhen, date, clock text, raw json.RawMessage) tracking.Event {
 	cs := carrierStatus(string(s.Type), string(s.Code), string(s.descriptionCode()))
-	msg := s.Description.trim()
+	msg := s.Description.Trim()
 	if msg == "" {
 		msg = descriptionText(string(s.descriptionCode()))
 	}
@@ -337,7 +336,7 @@ func newEvent(s *apiStatus, st tracking.Status, loc tracking.Location, when even
 // would store a scan reported both ways twice; the code and the local time
 // are what the two share. It is "" (fingerprinting) without a local date.
 func eventID(carrierStatus string, date, clock text) string {
-	d, c := date.trim(), clock.trim()
+	d, c := date.Trim(), clock.Trim()
 	if carrierStatus == "" || d == "" {
 		return ""
 	}
@@ -355,7 +354,7 @@ func eventID(carrierStatus string, date, clock text) string {
 func packageETA(p *apiPackage) string {
 	byType := map[string]text{}
 	for _, d := range p.DeliveryDate {
-		t := strings.ToUpper(d.Type.trim())
+		t := strings.ToUpper(d.Type.Trim())
 		if _, seen := byType[t]; !seen && isoDate(d.Date) != "" {
 			byType[t] = d.Date
 		}
@@ -375,7 +374,7 @@ func firstDate(dates ...text) string {
 }
 
 func isoDate(d text) string {
-	t, err := time.Parse("20060102", d.trim())
+	t, err := time.Parse("20060102", d.Trim())
 	if err != nil || t.Year() < 2000 {
 		return ""
 	}
@@ -403,15 +402,15 @@ type eventWhen struct {
 // in the place's zone, and failing both as UTC, marked unknown.
 func eventTime(loc tracking.Location, date, clock, gmtDate, gmtClock, offset field) (eventWhen, error) {
 	var wall time.Time
-	hasWall := date.value.trim() != ""
+	hasWall := date.value.Trim() != ""
 	if hasWall {
 		var err error
 		if wall, err = parseWall(date, clock); err != nil {
 			return eventWhen{}, err
 		}
 	}
-	off, hasOffset := parseOffset(offset.value.trim())
-	if gmtDate.value.trim() != "" && gmtClock.value.trim() != "" {
+	off, hasOffset := parseOffset(offset.value.Trim())
+	if gmtDate.value.Trim() != "" && gmtClock.value.Trim() != "" {
 		at, err := parseWall(gmtDate, gmtClock)
 		if err != nil {
 			return eventWhen{}, err
@@ -442,7 +441,7 @@ func eventTime(loc tracking.Location, date, clock, gmtDate, gmtClock, offset fie
 // in UTC. The time may have lost its leading zeros ("74700", Tracking.yaml's
 // own gmtTime example) and is left-padded; a missing time is midnight.
 func parseWall(date, clock field) (time.Time, error) {
-	d, c := date.value.trim(), clock.value.trim()
+	d, c := date.value.Trim(), clock.value.Trim()
 	if len(d) != 8 || !digits(d) {
 		return time.Time{}, fmt.Errorf("%s %q is not a YYYYMMDD date", date.name, d)
 	}
@@ -502,49 +501,8 @@ func plausibleOffset(d time.Duration) bool {
 	return d >= -14*time.Hour && d <= 14*time.Hour && d%(15*time.Minute) == 0
 }
 
-// text is a JSON string that UPS may also send as a number (description
-// codes, which its v2 specification writes unquoted; postal codes) or null.
-// Other types are an error.
-type text string
-
-func (t text) trim() string { return strings.TrimSpace(string(t)) }
-
-func (t *text) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) == 0:
-		return errors.New("empty value")
-	case b[0] == '"':
-		// The decoder has validated the document, so a string without
-		// escapes is its bytes between the quotes.
-		if in := b[1 : len(b)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
-			*t = text(in)
-			return nil
-		}
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*t = text(s)
-	case b[0] == 'n':
-		*t = ""
-	case b[0] == '-' || ('0' <= b[0] && b[0] <= '9'):
-		*t = text(b)
-	default:
-		// An UnmarshalTypeError gets the field's path from the decoder.
-		return &json.UnmarshalTypeError{Value: jsonKind(b[0]), Type: reflect.TypeFor[string]()}
-	}
-	return nil
-}
-
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	}
-	return "bool"
-}
+// text is carriers.Text: a string field that also takes a number or null.
+type text = carriers.Text
 
 // jsonError rewords encoding/json's errors without Go type names.
 func jsonError(err error) error {

@@ -99,7 +99,7 @@ func checkAnswer(resp *http.Response, body []byte, now time.Time) error {
 	if jerr == nil && ans.Response != nil && len(ans.Response.Errors) > 0 {
 		first = ans.Response.Errors[0]
 	}
-	code, msg := first.Code.trim(), first.Message.trim()
+	code, msg := first.Code.Trim(), first.Message.Trim()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		re := &carriers.RemoteError{
 			Status: resp.StatusCode, Code: code, Message: msg,
@@ -133,7 +133,7 @@ func checkAnswer(resp *http.Response, body []byte, now time.Time) error {
 		}
 	}
 	return &carriers.RemoteError{
-		Status: resp.StatusCode, Code: warning.Code.trim(), Message: warning.Message.trim(),
+		Status: resp.StatusCode, Code: warning.Code.Trim(), Message: warning.Message.Trim(),
 		Err: fmt.Errorf("%w: the answer holds no package", ErrNotFound),
 	}
 }

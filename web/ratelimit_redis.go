@@ -17,8 +17,9 @@ import (
 // Time is Redis's own clock (TIME), so every node counts against one clock
 // whatever its own says. Refused calls are not recorded: a client that keeps
 // trying is refused until its oldest allowed call leaves the window, no
-// longer. Returns {1, 0} when allowed, else {0, microseconds until a call
-// would be allowed}.
+// longer. Returns {allowed (1 or 0), calls left in the window, microseconds
+// until the oldest counted call leaves it}: when refused, that is how long
+// until a call would be allowed.
 //
 // Members are "<seconds>.<micros>:<count>": unique even for two calls in one
 // microsecond (the count differs), and built from TIME's strings, since Lua
@@ -30,13 +31,15 @@ local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local n = redis.call('ZCARD', KEYS[1])
+local allowed = 0
 if n < limit then
   redis.call('ZADD', KEYS[1], now, t[1] .. '.' .. t[2] .. ':' .. n)
   redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
-  return {1, 0}
+  n = n + 1
+  allowed = 1
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(oldest[2]) + window - now}
+return {allowed, limit - n, tonumber(oldest[2]) + window - now}
 `
 
 // redisLimiter allows at most limit calls per key in any window (a sliding
@@ -82,15 +85,22 @@ func (l *redisLimiter) key(k string) string {
 // retryAfter is how long until it will; err is a Redis failure, in which case
 // ok is false (the caller decides whether to fail open or closed).
 func (l *redisLimiter) Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error) {
+	ok, _, reset, err := l.take(ctx, key)
+	if err != nil || ok {
+		return ok, 0, err
+	}
+	return false, max(reset, time.Microsecond), nil
+}
+
+// take records a call for key when the limit allows it, and says how many
+// calls are left in the window and when its oldest call leaves it.
+func (l *redisLimiter) take(ctx context.Context, key string) (ok bool, remaining int64, reset time.Duration, err error) {
 	res, err := l.script.Run(ctx, l.rdb, []string{l.key(key)}, l.limit, l.window.Microseconds()).Int64Slice()
 	if err != nil {
-		return false, 0, fmt.Errorf("rate limit %s: %w", l.name, err)
+		return false, 0, 0, fmt.Errorf("rate limit %s: %w", l.name, err)
 	}
-	if len(res) != 2 {
-		return false, 0, fmt.Errorf("rate limit %s: script answered %v", l.name, res)
+	if len(res) != 3 {
+		return false, 0, 0, fmt.Errorf("rate limit %s: script answered %v", l.name, res)
 	}
-	if res[0] == 1 {
-		return true, 0, nil
-	}
-	return false, max(time.Duration(res[1])*time.Microsecond, time.Microsecond), nil
+	return res[0] == 1, max(res[1], 0), time.Duration(res[2]) * time.Microsecond, nil
 }

@@ -165,7 +165,7 @@ type Server struct {
 	deps     Deps
 	verifier generic.Verifier
 	rejects  *rejectLimiter
-	apiLimit *apiLimiter
+	apiLimit *redisLimiter
 }
 
 func proxyHeader(trusted []string) string {
@@ -191,7 +191,7 @@ func New(cfg Config, deps Deps) (*fiber.App, error) {
 		verifier: generic.Verifier{Secrets: cfg.GenericSecrets, Tolerance: cfg.SignatureTolerance},
 		rejects:  newRejectLimiter(cfg.RejectsPerSecond, cfg.RejectBurst)}
 	if cfg.APIRateLimit > 0 && cfg.APIRateWindow >= time.Millisecond {
-		s.apiLimit = newAPILimiter(deps.Redis, cfg.KeyPrefix, cfg.APIRateLimit, cfg.APIRateWindow)
+		s.apiLimit = newRedisLimiter(deps.Redis, cfg.KeyPrefix, "api_key", cfg.APIRateLimit, cfg.APIRateWindow)
 	}
 	app := fiber.New(fiber.Config{
 		AppName:      "trackd",

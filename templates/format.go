@@ -88,36 +88,25 @@ func FormatNumber(l Lang, n int) string {
 // "12 minutes ago", "3 hours ago", "2 days ago". A then in the future (a
 // clock a little ahead) is "just now".
 func FormatRelative(l Lang, then, now time.Time) string {
-	d := now.Sub(then)
-	var unit string
-	var n int
-	switch {
-	case d < time.Minute:
-		return l.T("rel.now")
-	case d < time.Hour:
-		unit, n = "minute", int(d/time.Minute)
-	case d < 24*time.Hour:
-		unit, n = "hour", int(d/time.Hour)
-	default:
-		unit, n = "day", int(d/(24*time.Hour))
-	}
-	form := ".other"
-	if n == 1 {
-		form = ".one"
-	}
-	return tr(l, "rel."+unit+form, "n", FormatNumber(l, n))
+	return formatSpan(l, "rel", "rel.now", now.Sub(then))
 }
 
 // FormatNext says when something will happen, relative to now: "next
 // check in 3 hours". A time already past is "shortly": the scheduler is
 // about to get to it.
 func FormatNext(l Lang, then, now time.Time) string {
-	d := then.Sub(now)
+	return formatSpan(l, "next", "next.soon", then.Sub(now))
+}
+
+// formatSpan writes d in whole minutes, hours or days with the words under
+// prefix ("rel.hour.other": "{n} hours ago"); under a minute, the word
+// under brief ("just now", "shortly").
+func formatSpan(l Lang, prefix, brief string, d time.Duration) string {
 	var unit string
 	var n int
 	switch {
 	case d < time.Minute:
-		return l.T("next.soon")
+		return l.T(brief)
 	case d < time.Hour:
 		unit, n = "minute", int(d/time.Minute)
 	case d < 24*time.Hour:
@@ -129,7 +118,7 @@ func FormatNext(l Lang, then, now time.Time) string {
 	if n == 1 {
 		form = ".one"
 	}
-	return tr(l, "next."+unit+form, "n", FormatNumber(l, n))
+	return tr(l, prefix+"."+unit+form, "n", FormatNumber(l, n))
 }
 
 // ParseETA reads an estimated delivery, a date (2006-01-02) or an RFC 3339

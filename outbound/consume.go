@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -41,93 +40,27 @@ func (s *Service) Run(ctx context.Context) error {
 	return nil
 }
 
+// changes is the outbound consumer group on the change streams.
+func (s *Service) changes() tracking.ChangeGroup {
+	return tracking.ChangeGroup{RDB: s.rdb, Key: s.store.ChangesKey, Group: s.cfg.Group, Consumer: s.cfg.Consumer,
+		Batch: s.cfg.Batch, Handle: s.handle, Log: s.log}
+}
+
 // CreateGroups creates the consumer group on every change stream shard.
 // A new group starts at the streams' end ("$"): a trackd upgraded to this
 // version does not send the merchant the whole retained history.
 func (s *Service) CreateGroups(ctx context.Context) error {
-	for shard := range s.cfg.Shards {
-		key := s.store.ChangesKey(shard)
-		err := s.rdb.XGroupCreateMkStream(ctx, key, s.cfg.Group, "$").Err()
-		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-			return fmt.Errorf("create outbound group on %s: %w", key, err)
-		}
-	}
-	return nil
+	return s.changes().Create(ctx, s.cfg.Shards, "$")
 }
 
-func (s *Service) readLoop(ctx context.Context, shard int) {
-	key := s.store.ChangesKey(shard)
-	// This consumer's own unacknowledged entries first ("0"), then new ones
-	// (">"); other consumers' stuck entries are claimed now and then.
-	from := "0"
-	var lastClaim time.Time
-	for ctx.Err() == nil {
-		if time.Since(lastClaim) > 30*time.Second {
-			lastClaim = time.Now()
-			if err := s.reclaim(ctx, shard); err != nil && ctx.Err() == nil {
-				s.log.Warn("reclaim changes", "stream", key, "err", err)
-			}
-		}
-		got, err := s.ReadOnce(ctx, shard, from, time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			s.log.Warn("read changes", "stream", key, "err", err)
-			sleep(ctx, time.Second)
-			continue
-		}
-		if from == "0" && got == 0 {
-			from = ">"
-		}
-	}
-}
-
-func (s *Service) reclaim(ctx context.Context, shard int) error {
-	key := s.store.ChangesKey(shard)
-	start := "0-0"
-	for {
-		msgs, next, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: key, Group: s.cfg.Group, Consumer: s.cfg.Consumer,
-			MinIdle: time.Minute, Start: start, Count: int64(s.cfg.Batch),
-		}).Result()
-		if err != nil {
-			return err
-		}
-		if err := s.handle(ctx, shard, msgs); err != nil {
-			return err
-		}
-		if next == "0-0" || len(msgs) == 0 {
-			return nil
-		}
-		start = next
-	}
-}
+func (s *Service) readLoop(ctx context.Context, shard int) { s.changes().Loop(ctx, shard) }
 
 // ReadOnce reads a batch of changes from shard (from: "0" for this
 // consumer's pending entries, ">" for new ones), records their events,
 // queues their deliveries and acknowledges them. It returns how many
 // changes it handled.
 func (s *Service) ReadOnce(ctx context.Context, shard int, from string, block time.Duration) (int, error) {
-	key := s.store.ChangesKey(shard)
-	res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: s.cfg.Group, Consumer: s.cfg.Consumer, Streams: []string{key, from},
-		Count: int64(s.cfg.Batch), Block: block,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", key, err)
-	}
-	total := 0
-	for _, st := range res {
-		if err := s.handle(ctx, shard, st.Messages); err != nil {
-			return total, err
-		}
-		total += len(st.Messages)
-	}
-	return total, nil
+	return s.changes().ReadOnce(ctx, shard, from, block)
 }
 
 // handle records the events of changes and acknowledges them. A change

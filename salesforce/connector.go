@@ -143,94 +143,35 @@ func (c *Connector) lastKey(shard int, member string) string {
 
 func (c *Connector) idKey(number string) string { return c.cfg.Prefix + "sf:id:{" + number + "}" }
 
+// changes is the connector's consumer group on the change streams.
+func (c *Connector) changes() tracking.ChangeGroup {
+	return tracking.ChangeGroup{RDB: c.rdb, Key: c.store.ChangesKey, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+		Batch: c.cfg.Batch, Log: c.log,
+		Handle: func(ctx context.Context, shard int, msgs []redis.XMessage) error {
+			return c.handle(ctx, c.store.ChangesKey(shard), msgs)
+		}}
+}
+
 // Run reads changes and writes them until ctx ends.
 func (c *Connector) Run(ctx context.Context) error {
-	for shard := range c.cfg.Shards {
-		err := c.rdb.XGroupCreateMkStream(ctx, c.store.ChangesKey(shard), c.cfg.Group, "0").Err()
-		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-			return fmt.Errorf("create salesforce group on %s: %w", c.store.ChangesKey(shard), err)
-		}
+	g := c.changes()
+	if err := g.Create(ctx, c.cfg.Shards, "0"); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	for shard := range c.cfg.Shards {
-		wg.Go(func() { c.readLoop(ctx, shard) })
+		wg.Go(func() { g.Loop(ctx, shard) })
 		wg.Go(func() { c.sendLoop(ctx, shard) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (c *Connector) readLoop(ctx context.Context, shard int) {
-	key := c.store.ChangesKey(shard)
-	// This consumer's own unacknowledged entries first ("0"), then new
-	// ones; others' stuck entries are claimed now and then.
-	from := "0"
-	lastClaim := time.Time{}
-	for ctx.Err() == nil {
-		if time.Since(lastClaim) > 30*time.Second {
-			lastClaim = time.Now()
-			if err := c.reclaim(ctx, key); err != nil && ctx.Err() == nil {
-				c.log.Warn("reclaim changes", "stream", key, "err", err)
-			}
-		}
-		got, err := c.ReadOnce(ctx, shard, from, time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			c.log.Warn("read changes", "stream", key, "err", err)
-			sleep(ctx, time.Second)
-			continue
-		}
-		if from == "0" && got == 0 {
-			from = ">"
-		}
-	}
-}
-
-func (c *Connector) reclaim(ctx context.Context, key string) error {
-	start := "0-0"
-	for {
-		msgs, next, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: key, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
-			MinIdle: time.Minute, Start: start, Count: int64(c.cfg.Batch),
-		}).Result()
-		if err != nil {
-			return err
-		}
-		if err := c.handle(ctx, key, msgs); err != nil {
-			return err
-		}
-		if next == "0-0" || len(msgs) == 0 {
-			return nil
-		}
-		start = next
-	}
-}
-
 // ReadOnce reads a batch of changes from shard (from: "0" for this
 // consumer's pending entries, ">" for new ones), queues their jobs and
 // acknowledges them. It returns how many it read.
 func (c *Connector) ReadOnce(ctx context.Context, shard int, from string, block time.Duration) (int, error) {
-	key := c.store.ChangesKey(shard)
-	res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: c.cfg.Group, Consumer: c.cfg.Consumer, Streams: []string{key, from},
-		Count: int64(c.cfg.Batch), Block: block,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", key, err)
-	}
-	total := 0
-	for _, s := range res {
-		if err := c.handle(ctx, key, s.Messages); err != nil {
-			return total, err
-		}
-		total += len(s.Messages)
-	}
-	return total, nil
+	return c.changes().ReadOnce(ctx, shard, from, block)
 }
 
 // handle queues the jobs of changes, then acknowledges them: a change is

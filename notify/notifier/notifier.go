@@ -234,95 +234,35 @@ func (n *Notifier) sentKey(subject string) string {
 	return n.cfg.Prefix + "notify:sent:{" + subject + "}"
 }
 
+// changes is the notifier's consumer group on the change streams.
+func (n *Notifier) changes() tracking.ChangeGroup {
+	return tracking.ChangeGroup{RDB: n.rdb, Key: n.store.ChangesKey, Group: n.cfg.Group, Consumer: n.cfg.Consumer,
+		Batch: n.cfg.Batch, Log: n.log,
+		Handle: func(ctx context.Context, shard int, msgs []redis.XMessage) error {
+			return n.handle(ctx, n.store.ChangesKey(shard), msgs)
+		}}
+}
+
 // Run reads changes and sends jobs until ctx ends.
 func (n *Notifier) Run(ctx context.Context) error {
-	for shard := range n.cfg.Shards {
-		err := n.rdb.XGroupCreateMkStream(ctx, n.store.ChangesKey(shard), n.cfg.Group, "0").Err()
-		if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
-			return fmt.Errorf("create notifier group on %s: %w", n.store.ChangesKey(shard), err)
-		}
+	g := n.changes()
+	if err := g.Create(ctx, n.cfg.Shards, "0"); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
 	for shard := range n.cfg.Shards {
-		wg.Go(func() { n.readLoop(ctx, shard) })
+		wg.Go(func() { g.Loop(ctx, shard) })
 		wg.Go(func() { n.sendLoop(ctx, shard) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (n *Notifier) readLoop(ctx context.Context, shard int) {
-	key := n.store.ChangesKey(shard)
-	// Entries this consumer read but did not acknowledge before a crash
-	// come first ("0"), then new ones (">"); others' stuck entries are
-	// claimed now and then.
-	from := "0"
-	lastClaim := time.Time{}
-	for ctx.Err() == nil {
-		if time.Since(lastClaim) > 30*time.Second {
-			lastClaim = time.Now()
-			if err := n.reclaim(ctx, key); err != nil && ctx.Err() == nil {
-				n.log.Warn("reclaim changes", "stream", key, "err", err)
-			}
-		}
-		got, err := n.ReadOnce(ctx, shard, from, time.Second)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			n.log.Warn("read changes", "stream", key, "err", err)
-			sleep(ctx, time.Second)
-			continue
-		}
-		if from == "0" && got == 0 {
-			from = ">"
-		}
-	}
-}
-
-func (n *Notifier) reclaim(ctx context.Context, key string) error {
-	start := "0-0"
-	for {
-		msgs, next, err := n.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: key, Group: n.cfg.Group, Consumer: n.cfg.Consumer,
-			MinIdle: time.Minute, Start: start, Count: int64(n.cfg.Batch),
-		}).Result()
-		if err != nil {
-			return err
-		}
-		if err := n.handle(ctx, key, msgs); err != nil {
-			return err
-		}
-		if next == "0-0" || len(msgs) == 0 {
-			return nil
-		}
-		start = next
-	}
-}
-
 // ReadOnce reads a batch of changes from shard (from: "0" for this
 // consumer's pending entries, ">" for new ones), queues their jobs and
 // acknowledges them. It returns how many it handled.
 func (n *Notifier) ReadOnce(ctx context.Context, shard int, from string, block time.Duration) (int, error) {
-	key := n.store.ChangesKey(shard)
-	res, err := n.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
-		Group: n.cfg.Group, Consumer: n.cfg.Consumer, Streams: []string{key, from},
-		Count: int64(n.cfg.Batch), Block: block,
-	}).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", key, err)
-	}
-	total := 0
-	for _, s := range res {
-		if err := n.handle(ctx, key, s.Messages); err != nil {
-			return total, err
-		}
-		total += len(s.Messages)
-	}
-	return total, nil
+	return n.changes().ReadOnce(ctx, shard, from, block)
 }
 
 // handle queues the jobs of changes and acknowledges them. A change that

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,17 +26,7 @@ import (
 
 var srv *redistest.Server
 
-func TestMain(m *testing.M) {
-	s, err := redistest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	srv = s
-	code := m.Run()
-	s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 // env is outbound on a real redis-server with a tracking store, driven
 // step by step on an injected clock.

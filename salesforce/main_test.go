@@ -1,8 +1,6 @@
 package salesforce
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/trackd/trackd/tracking/redistest"
@@ -11,14 +9,4 @@ import (
 // srv is the redis-server every test here shares, each under its own prefix.
 var srv *redistest.Server
 
-func TestMain(m *testing.M) {
-	s, err := redistest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	srv = s
-	code := m.Run()
-	s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }

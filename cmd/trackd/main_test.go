@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,17 +308,7 @@ func pipelineTest(t *testing.T, in *instance, shipments, unique int) {
 
 var sharedRedis *redistest.Server
 
-func TestMain(m *testing.M) {
-	s, err := redistest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	sharedRedis = s
-	code := m.Run()
-	s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &sharedRedis) }
 
 func TestPipeline_TenThousandShuffledEventsWithDuplicates(t *testing.T) {
 	in := start(t, map[string]string{"REDIS_URL": "redis://" + sharedRedis.Addr, "TRACKD_KEY_PREFIX": redistest.Prefix(t)})

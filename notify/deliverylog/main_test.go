@@ -1,8 +1,6 @@
 package deliverylog
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
@@ -14,17 +12,7 @@ import (
 // under its own key prefix.
 var realRedis *redistest.Server
 
-func TestMain(m *testing.M) {
-	s, err := redistest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	realRedis = s
-	code := m.Run()
-	s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &realRedis) }
 
 // backend is a Redis the log's contract runs against.
 type backend struct {

@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/trackd/trackd/tracking/redistest"
@@ -12,14 +10,4 @@ import (
 // key prefix.
 var realRedis *redistest.Server
 
-func TestMain(m *testing.M) {
-	s, err := redistest.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	realRedis = s
-	code := m.Run()
-	s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &realRedis) }

@@ -154,3 +154,18 @@ func Prefix(t testing.TB) string {
 	name := strings.NewReplacer("/", ".", "{", "", "}", "", " ", "_").Replace(t.Name())
 	return name + "." + hex.EncodeToString(b) + ":"
 }
+
+// Main is a package's TestMain: it starts one redis-server for every test
+// of the package (each under its own Prefix), stores it in *srv, runs the
+// tests and stops it. A redis-server that will not start fails the run.
+func Main(m *testing.M, srv **Server) {
+	s, err := New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Close()
+	os.Exit(code)
+}

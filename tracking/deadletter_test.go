@@ -41,8 +41,8 @@ func ingestEntries(t *testing.T, s *Store) []redis.XMessage {
 
 func TestDeadLetters_ListedNewestFirstAcrossShardsByPage(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newTestStore(t, b.client(t))
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestStore(t, b.Client(t))
 			ctx := context.Background()
 			base := int64(1_764_000_000_000)
 			// Interleaved over four shards; two in one millisecond in
@@ -138,8 +138,8 @@ func TestDeadLetters_SparseFilterPagesByWhatWasRead(t *testing.T) {
 
 func TestReplayDeadLetter_AppendsOnceHoweverOftenAsked(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newTestStore(t, b.client(t))
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestStore(t, b.Client(t))
 			ctx := context.Background()
 			now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 			ref := addDead(t, s, 2, 1_764_000_000_000, "ups", `{"a":"</pre>"}`, "1763999999000-3")
@@ -201,8 +201,8 @@ func TestReplayDeadLetter_AppendsOnceHoweverOftenAsked(t *testing.T) {
 
 func TestReplayDeadLetters_AllOfASourceSince(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newTestStore(t, b.client(t))
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestStore(t, b.Client(t))
 			ctx := context.Background()
 			now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 			base := int64(1_764_000_000_000)
@@ -297,8 +297,8 @@ func (d *fixableDecoder) Decode(src string, body []byte) ([]Update, error) {
 
 func TestReplayDeadLetter_AppliedOnceByTheFixedProcessor(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newTestStore(t, b.client(t))
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestStore(t, b.Client(t))
 			ctx := context.Background()
 			accepted := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 			at := accepted.Add(-time.Hour)

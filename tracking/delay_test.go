@@ -122,8 +122,8 @@ func sweep(t *testing.T, w *DelayWatcher, at time.Time) int {
 func TestDelayWatcher_APassedEstimateMarksDelayedOnce(t *testing.T) {
 	// The embedded Redis of `make run` runs the same scripts.
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newTestStore(t, b.client(t))
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestStore(t, b.Client(t))
 			clock := newTestClock(t, "2026-11-25T00:00:00Z")
 			w := newTestWatcher(t, s, testDelayConfig(), clock)
 			id := applyAndWatch(t, s, w, upd("2026-11-26", ev(t, "a", StatusInTransit, "2026-11-24T10:00:00Z")))
@@ -323,8 +323,8 @@ func TestDelayWatcher_ConcurrentSweepersMarkEachShipmentOnce(t *testing.T) {
 func TestDelayWatcher_ACrashedSweepIsRetriedAfterItsLease(t *testing.T) {
 	// The embedded Redis of `make run` runs the same scripts.
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			s := newTestStore(t, b.client(t))
+		t.Run(b.Name, func(t *testing.T) {
+			s := newTestStore(t, b.Client(t))
 			clock := newTestClock(t, "2026-11-25T00:00:00Z")
 			cfg := testDelayConfig()
 			cfg.Lease = 30 * time.Second

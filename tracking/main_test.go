@@ -3,7 +3,6 @@ package tracking
 import (
 	"testing"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/trackd/trackd/tracking/redistest"
 )
@@ -14,23 +13,9 @@ var realRedis *redistest.Server
 
 func TestMain(m *testing.M) { redistest.Main(m, &realRedis) }
 
-// backend is a Redis the store contract runs against.
-type backend struct {
-	name   string
-	client func(t *testing.T) redis.UniversalClient
-}
-
 // backends are the real redis-server and the embedded one `make run` uses:
 // the store must behave the same on both.
-var backends = []backend{
-	{"redis-server", func(t *testing.T) redis.UniversalClient { return realRedis.Client(t) }},
-	{"embedded", func(t *testing.T) redis.UniversalClient {
-		mr := miniredis.RunT(t)
-		c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		t.Cleanup(func() { c.Close() })
-		return c
-	}},
-}
+var backends = redistest.Backends(&realRedis)
 
 func newTestStore(t *testing.T, c redis.UniversalClient) *Store {
 	t.Helper()

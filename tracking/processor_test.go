@@ -165,8 +165,8 @@ func TestProcessor_CrashMidBatchLosesAndDuplicatesNothing(t *testing.T) {
 
 func TestProcessor_UnappliableEntriesGoToTheDeadLetters(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			c := b.client(t)
+		t.Run(b.Name, func(t *testing.T) {
+			c := b.Client(t)
 			s := newTestStore(t, c)
 			s.cfg.Shards = 1
 			ctx := context.Background()

@@ -142,9 +142,9 @@ func (f recarrierFixture) checkMoved(t *testing.T) {
 
 func TestStore_ChangeCarrierMovesTheClaimAndKeepsTheHistory(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			f := newRecarrierFixture(t, newTestStore(t, b.client(t)))
+			f := newRecarrierFixture(t, newTestStore(t, b.Client(t)))
 			id, err := f.s.ChangeCarrier(ctx, f.oldID, " FedEx ", recarrierNow)
 			if err != nil || id != f.fedexID {
 				t.Fatalf("ChangeCarrier = %q, %v; want %s", id, err, f.fedexID)
@@ -175,9 +175,9 @@ func TestStore_ChangeCarrierMovesTheClaimAndKeepsTheHistory(t *testing.T) {
 // them the same scan as UPS's, stored once.
 func TestStore_ChangeCarrierMergesWhatTheNewCarrierSentUnclaimed(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			f := newRecarrierFixture(t, newTestStore(t, b.client(t)))
+			f := newRecarrierFixture(t, newTestStore(t, b.Client(t)))
 			same := f.before.Events[2]
 			same.Cursor = ""
 			delivered := ev(t, "fx-9", StatusDelivered, "2026-11-25T13:00:00-05:00")
@@ -207,9 +207,9 @@ func TestStore_ChangeCarrierRetriedAfterACrashConverges(t *testing.T) {
 	errCrash := errors.New("crash")
 	for _, b := range backends {
 		for _, at := range []string{"claimed", "applied", "forwarded", "ordered"} {
-			t.Run(b.name+"/after "+at, func(t *testing.T) {
+			t.Run(b.Name+"/after "+at, func(t *testing.T) {
 				ctx := context.Background()
-				f := newRecarrierFixture(t, newTestStore(t, b.client(t)))
+				f := newRecarrierFixture(t, newTestStore(t, b.Client(t)))
 				_, err := f.s.changeCarrier(ctx, f.oldID, "fedex", recarrierNow, func(step string) error {
 					if step == at {
 						return errCrash
@@ -246,9 +246,9 @@ func TestStore_ConcurrentChangesOfOneShipmentLeaveOneClaim(t *testing.T) {
 			{"same carrier", []string{"fedex", "fedex", "fedex", "fedex", "fedex", "fedex"}},
 			{"different carriers", []string{"fedex", "dhl", "fedex", "dhl", "usps", "fedex"}},
 		} {
-			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+			t.Run(b.Name+"/"+tc.name, func(t *testing.T) {
 				ctx := context.Background()
-				f := newRecarrierFixture(t, newTestStore(t, b.client(t)))
+				f := newRecarrierFixture(t, newTestStore(t, b.Client(t)))
 				ids := make([]string, len(tc.carriers))
 				errs := make([]error, len(tc.carriers))
 				var wg sync.WaitGroup
@@ -294,9 +294,9 @@ func TestStore_ConcurrentChangesOfOneShipmentLeaveOneClaim(t *testing.T) {
 
 func TestStore_ChangeCarrierRefusals(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s := newTestStore(t, b.client(t))
+			s := newTestStore(t, b.Client(t))
 			f := newRecarrierFixture(t, s)
 
 			if _, err := s.ChangeCarrier(ctx, "s_nosuch", "fedex", recarrierNow); !errors.Is(err, ErrNotFound) {

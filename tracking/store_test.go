@@ -41,9 +41,9 @@ func randomUpdates(t *testing.T, rng *rand.Rand, n int) []Update {
 
 func TestStore_ApplyMatchesTheMergeRules(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s := newTestStore(t, b.client(t))
+			s := newTestStore(t, b.Client(t))
 			for seed := range uint64(20) {
 				rng := rand.New(rand.NewPCG(seed, 7))
 				us := randomUpdates(t, rng, 30)
@@ -97,9 +97,9 @@ func compareShipment(t *testing.T, sh *Shipment, want *Log) {
 
 func TestStore_UnclaimedEventsBelongToTheOrderThatClaimsThemLater(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s := newTestStore(t, b.client(t))
+			s := newTestStore(t, b.Client(t))
 			a := ev(t, "a", StatusInfoReceived, "2026-11-24T08:00:00-05:00")
 			c := ev(t, "c", StatusInTransit, "2026-11-24T18:00:00-05:00")
 			if _, err := s.Apply(ctx, upd("2026-11-27", a, c)); err != nil {
@@ -139,9 +139,9 @@ func TestStore_UnclaimedEventsBelongToTheOrderThatClaimsThemLater(t *testing.T) 
 
 func TestStore_ChangesAreForwardedOnceFromTheOutbox(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			c := b.client(t)
+			c := b.Client(t)
 			s := newTestStore(t, c)
 			a := ev(t, "a", StatusInTransit, "2026-11-24T08:00:00Z")
 			r, err := s.Apply(ctx, upd("2026-11-27", a))
@@ -184,9 +184,9 @@ func TestStore_ChangesAreForwardedOnceFromTheOutbox(t *testing.T) {
 
 func TestStore_RetentionFollowsTheStatus(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			c := b.client(t)
+			c := b.Client(t)
 			s := newTestStore(t, c)
 			s.cfg.RetainFinished, s.cfg.RetainIdle = time.Hour, 48*time.Hour
 			r, err := s.Apply(ctx, upd("", ev(t, "a", StatusInTransit, "2026-11-24T08:00:00Z")))
@@ -211,9 +211,9 @@ func TestStore_RetentionFollowsTheStatus(t *testing.T) {
 
 func TestStore_EventsAfterACursor(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s := newTestStore(t, b.client(t))
+			s := newTestStore(t, b.Client(t))
 			var cursors []string
 			for i, st := range []Status{StatusInfoReceived, StatusInTransit, StatusOutForDelivery} {
 				r, err := s.Apply(ctx, upd("", ev(t, fmt.Sprint(i), st, fmt.Sprintf("2026-11-24T0%d:00:00Z", i))))
@@ -327,9 +327,9 @@ func TestStore_AppendBatchesConcurrentCallersAndRefusesWhenFull(t *testing.T) {
 // nothing is reported as changed.
 func TestStore_ALateEarlierPromiseMovesOnlyTheFirstEstimate(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			s := newTestStore(t, b.client(t))
+			s := newTestStore(t, b.Client(t))
 			early := ev(t, "early", StatusInTransit, "2026-11-24T08:00:00-05:00")
 			later := ev(t, "later", StatusInTransit, "2026-11-24T18:00:00-05:00")
 			steps := []Update{upd("", early), upd("2026-11-28", later), upd("2026-11-27", early)}

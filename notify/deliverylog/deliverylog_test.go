@@ -44,9 +44,9 @@ type env struct {
 	prefix string
 }
 
-func newEnv(t *testing.T, b backend) *env {
+func newEnv(t *testing.T, b redistest.Backend) *env {
 	t.Helper()
-	e := &env{rdb: b.client(t), clock: &clock{now: t0}, prefix: redistest.Prefix(t)}
+	e := &env{rdb: b.Client(t), clock: &clock{now: t0}, prefix: redistest.Prefix(t)}
 	cfg := DefaultConfig()
 	cfg.Prefix, cfg.HashKey, cfg.Now = e.prefix, hashKey, e.clock.Now
 	l, err := New(e.rdb, cfg)
@@ -90,7 +90,7 @@ func sent(order, recipient string, at time.Time) Attempt {
 
 func TestLog_RecordRoundTrips(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			in := Attempt{At: t0.Add(1500 * time.Microsecond), OrderID: "o_1", OrderNumber: "A-1001", ShipmentID: "s_9",
 				Trigger: notify.OutForDelivery, Channel: notify.SMS, Recipient: "+1 555 123 4567", Locale: "fr",
@@ -175,7 +175,7 @@ func TestLog_RecipientNeverStoredInClear(t *testing.T) {
 
 func TestLog_QueryFilters(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			a1 := e.record(t, sent("A-1", "ada@example.com", t0.Add(-3*time.Hour)))
 			a2 := e.record(t, sent("A-1", "bob@example.com", t0.Add(-2*time.Hour)))
@@ -215,7 +215,7 @@ func TestLog_QueryFilters(t *testing.T) {
 // millisecond, and gets each exactly once in order.
 func TestLog_QueryPagesNewestFirst(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			var want []string
 			for i := range 11 {
@@ -318,7 +318,7 @@ func TestLog_QuerySkipsExpiredAttempts(t *testing.T) {
 
 func TestLog_UpdateByProviderID(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
 			a := sent("A-1", "+15551234567", t0)
@@ -376,7 +376,7 @@ func TestLog_UpdateDoesNotResurrectExpiredAttempt(t *testing.T) {
 // expiry no later than its newest attempt's end of retention.
 func TestLog_RetentionDropsOldAttempts(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
 			day := 24 * time.Hour
@@ -452,7 +452,7 @@ func TestNew_RefusesBadConfig(t *testing.T) {
 // waits, and the attempt is recorded with it applied.
 func TestLog_AnEarlyStatusWaitsForItsAttempt(t *testing.T) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b)
 			ctx := context.Background()
 			if err := e.log.UpdateByProviderID(ctx, "SMearly", Delivered, ""); !errors.Is(err, ErrNotFound) {

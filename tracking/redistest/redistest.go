@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -168,4 +169,25 @@ func Main(m *testing.M, srv **Server) {
 	code := m.Run()
 	s.Close()
 	os.Exit(code)
+}
+
+// Backend is a Redis a contract test runs against.
+type Backend struct {
+	Name   string
+	Client func(t *testing.T) redis.UniversalClient
+}
+
+// Backends are the package's real redis-server (*srv, read when a test
+// asks, so after Main has started it) and the embedded Redis `make run`
+// uses: what trackd stores must behave the same on both.
+func Backends(srv **Server) []Backend {
+	return []Backend{
+		{"redis-server", func(t *testing.T) redis.UniversalClient { return (*srv).Client(t) }},
+		{"embedded", func(t *testing.T) redis.UniversalClient {
+			mr := miniredis.RunT(t)
+			c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+			t.Cleanup(func() { c.Close() })
+			return c
+		}},
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -172,4 +173,18 @@ func RetryAfter(h string, now time.Time, limit time.Duration) time.Duration {
 		d = t.Sub(now)
 	}
 	return min(max(d, 0), limit)
+}
+
+// ReadAnswer reads a carrier API's answer, at most limit bytes. A body cut
+// off in transit is no answer (Status 0: worth trying again); a larger one
+// is refused with its status.
+func ReadAnswer(resp *http.Response, limit int) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err != nil {
+		return nil, &RemoteError{Err: fmt.Errorf("reading the HTTP %d answer: %w", resp.StatusCode, err)}
+	}
+	if len(body) > limit {
+		return nil, &RemoteError{Status: resp.StatusCode, Err: fmt.Errorf("answer is larger than %d bytes", limit)}
+	}
+	return body, nil
 }

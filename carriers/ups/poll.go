@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -75,14 +74,9 @@ func (a *Adapter) Poll(ctx context.Context, trackingNumber string) ([]byte, erro
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	body, err := carriers.ReadAnswer(resp, MaxAnswerBytes)
 	if err != nil {
-		// The status came, the answer did not: no answer, as far as the
-		// scheduler is concerned, and worth trying again.
-		return nil, &carriers.RemoteError{Err: fmt.Errorf("reading the HTTP %d answer: %w", resp.StatusCode, err)}
-	}
-	if len(body) > MaxAnswerBytes {
-		return nil, &carriers.RemoteError{Status: resp.StatusCode, Err: fmt.Errorf("answer is larger than %d bytes", MaxAnswerBytes)}
+		return nil, err
 	}
 	if err := checkAnswer(resp, body, a.now()); err != nil {
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -60,14 +59,9 @@ func (a *Adapter) Poll(ctx context.Context, trackingNumber string) ([]byte, erro
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	body, err := carriers.ReadAnswer(resp, MaxAnswerBytes)
 	if err != nil {
-		// The status came, the answer did not: no answer, as far as the
-		// scheduler is concerned, and worth trying again.
-		return nil, &carriers.RemoteError{Err: fmt.Errorf("usps poll: reading the HTTP %d answer: %w", resp.StatusCode, err)}
-	}
-	if len(body) > MaxAnswerBytes {
-		return nil, &carriers.RemoteError{Status: resp.StatusCode, Err: fmt.Errorf("usps poll: answer larger than %d bytes", MaxAnswerBytes)}
+		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		re := &carriers.RemoteError{

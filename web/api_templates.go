@@ -307,6 +307,27 @@ func previewOf(channel notify.Channel, r templates.Rendered, warnings []template
 	return v
 }
 
+// check fills in a preview request's defaults (the default locale, a
+// parcel in transit) and refuses an unknown channel, locale or status.
+func (in *previewRequest) check() error {
+	if in.Locale == "" {
+		in.Locale = notify.DefaultLocale
+	}
+	if in.Sample.Status == "" {
+		in.Sample.Status = string(tracking.StatusInTransit)
+	}
+	// Any trigger will do: a preview names no template, only its channel
+	// and locale.
+	if err := templates.CheckKey(notify.Shipped, in.Channel, in.Locale); err != nil {
+		return keyError(fiber.StatusBadRequest, err)
+	}
+	if !tracking.Status(in.Sample.Status).Valid() {
+		return &Error{Status: fiber.StatusBadRequest, Field: "sample.status",
+			Message: fmt.Sprintf("sample.status: unknown status %q", in.Sample.Status)}
+	}
+	return nil
+}
+
 // TemplatePreview serves POST /api/v1/templates/preview: a template
 // ({"channel", "locale", "subject", "html", "text"} or {"channel",
 // "locale", "body"}) rendered with a sample order in the situation
@@ -324,20 +345,8 @@ func TemplatePreview(api TemplateAPI) fiber.Handler {
 		if err := decodeJSON(c.Body(), &in); err != nil {
 			return err
 		}
-		if in.Locale == "" {
-			in.Locale = notify.DefaultLocale
-		}
-		if in.Sample.Status == "" {
-			in.Sample.Status = string(tracking.StatusInTransit)
-		}
-		// Any trigger will do: a preview names no template, only its
-		// channel and locale.
-		if err := templates.CheckKey(notify.Shipped, in.Channel, in.Locale); err != nil {
-			return keyError(fiber.StatusBadRequest, err)
-		}
-		if !tracking.Status(in.Sample.Status).Valid() {
-			return &Error{Status: fiber.StatusBadRequest, Field: "sample.status",
-				Message: fmt.Sprintf("sample.status: unknown status %q", in.Sample.Status)}
+		if err := in.check(); err != nil {
+			return err
 		}
 		errs, warnings := api.Engine.ValidatePartial(in.Channel, in.Parts)
 		if len(errs) > 0 {

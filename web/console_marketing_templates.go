@@ -135,18 +135,8 @@ func (s *Server) mktTemplatePreview(c *fiber.Ctx) error {
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	if in.Locale == "" {
-		in.Locale = notify.DefaultLocale
-	}
-	if in.Sample.Status == "" {
-		in.Sample.Status = string(tracking.StatusInTransit)
-	}
-	if err := tpl.CheckKey(notify.Shipped, in.Channel, in.Locale); err != nil {
-		return keyError(fiber.StatusBadRequest, err)
-	}
-	if !tracking.Status(in.Sample.Status).Valid() {
-		return &Error{Status: fiber.StatusBadRequest, Field: "sample.status",
-			Message: fmt.Sprintf("sample.status: unknown status %q", in.Sample.Status)}
+	if err := in.check(); err != nil {
+		return err
 	}
 	r, errs, warnings, err := s.mktRender(c.UserContext(), in.Channel, in.Parts,
 		mktSample{status: in.Sample.Status, delayed: in.Sample.Delayed, split: in.Sample.Split, locale: in.Locale})

@@ -115,7 +115,7 @@ func (s *Server) consoleAuth(c *fiber.Ctx) error {
 			got = c.Get("X-CSRF-Token")
 		}
 		if subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRF)) != 1 {
-			return s.consolePage(c.Status(fiber.StatusForbidden), "Refused", "",
+			return s.consolePage(c.Status(fiber.StatusForbidden),
 				templates.ConsoleMessage(templates.ConsoleMessageProps{
 					Console: s.consoleProps(c, "Refused", ""), Message: "This form is out of date or did not come from the console. Reload the page and try again."}))
 		}
@@ -131,7 +131,7 @@ func (s *Server) requireRole(section string) fiber.Handler {
 		cc := signedIn(c)
 		if cc == nil || !templates.ConsoleAllows(string(cc.User.Role), section) {
 			c.Status(fiber.StatusForbidden)
-			return s.consolePage(c, "Not allowed", "", templates.ConsoleMessage(templates.ConsoleMessageProps{
+			return s.consolePage(c, templates.ConsoleMessage(templates.ConsoleMessageProps{
 				Console: s.consoleProps(c, "Not allowed", ""), Message: "Your role does not open this part of the console."}))
 		}
 		return c.Next()
@@ -149,7 +149,7 @@ func (s *Server) consoleProps(c *fiber.Ctx, title, active string) templates.Cons
 }
 
 // consolePage renders a console page.
-func (s *Server) consolePage(c *fiber.Ctx, _ string, _ string, page templ.Component) error {
+func (s *Server) consolePage(c *fiber.Ctx, page templ.Component) error {
 	c.Type("html", "utf-8")
 	return page.Render(c.UserContext(), c.Response().BodyWriter())
 }
@@ -190,7 +190,7 @@ func (s *Server) signInPage(c *fiber.Ctx) error {
 		SameSite: fiber.CookieSameSiteStrictMode, Secure: s.secure(c)})
 	p := s.consoleProps(c, "Sign in", "")
 	p.CSRF = token
-	return s.consolePage(c, "Sign in", "", templates.SignInPage(templates.SignInProps{Console: p, Next: safeNext(c.Query("next"))}))
+	return s.consolePage(c, templates.SignInPage(templates.SignInProps{Console: p, Next: safeNext(c.Query("next"))}))
 }
 
 // signIn checks the password. Attempts are limited per address and per
@@ -204,7 +204,7 @@ func (s *Server) signIn(byIP, byEmail *redisLimiter) fiber.Handler {
 			c.Status(status)
 			p := s.consoleProps(c, "Sign in", "")
 			p.CSRF = c.Cookies(signinCSRFCookie)
-			return s.consolePage(c, "Sign in", "", templates.SignInPage(templates.SignInProps{Console: p, Email: email, Next: next, Error: msg}))
+			return s.consolePage(c, templates.SignInPage(templates.SignInProps{Console: p, Email: email, Next: next, Error: msg}))
 		}
 		token := c.Cookies(signinCSRFCookie)
 		if token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(c.FormValue("csrf"))) != 1 {

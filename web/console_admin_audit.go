@@ -23,6 +23,6 @@ func (s *Server) adminAudit(c *fiber.Ctx) error {
 	for i, e := range entries {
 		rows[i] = templates.AdminAuditEntry{At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
 	}
-	return s.consolePage(c, "Audit log", "audit", templates.AdminAuditPage(templates.AdminAuditProps{
+	return s.consolePage(c, templates.AdminAuditPage(templates.AdminAuditProps{
 		Console: s.consoleProps(c, "Audit log", "audit"), Entries: rows, Limit: int(n)}))
 }

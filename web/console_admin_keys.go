@@ -35,7 +35,7 @@ func (s *Server) adminAPIKeysPage(c *fiber.Ctx, status int, notice, errMsg, name
 		rows[i] = templates.AdminAPIKey{ID: k.ID, Name: k.Name, Scope: k.Scope, CreatedAt: k.CreatedAt, LastUsed: k.LastUsed}
 	}
 	c.Status(status)
-	return s.consolePage(c, "API keys", "keys", templates.AdminAPIKeysPage(templates.AdminAPIKeysProps{
+	return s.consolePage(c, templates.AdminAPIKeysPage(templates.AdminAPIKeysProps{
 		Console: s.consoleProps(c, "API keys", "keys"), Keys: rows, Scopes: adminKeyScopes,
 		Notice: notice, Error: errMsg, Name: name, Scope: scope}))
 }
@@ -60,7 +60,7 @@ func (s *Server) adminCreateAPIKey(c *fiber.Ctx) error {
 	}
 	s.audit(c, "create API key", key.Name, "id "+key.ID+", scope "+key.Scope)
 	c.Status(fiber.StatusCreated)
-	return s.consolePage(c, "API key created", "keys", templates.AdminAPIKeyCreatedPage(templates.AdminAPIKeyCreatedProps{
+	return s.consolePage(c, templates.AdminAPIKeyCreatedPage(templates.AdminAPIKeyCreatedProps{
 		Console: s.consoleProps(c, "API key created", "keys"), Secret: secret,
 		Key: templates.AdminAPIKey{ID: key.ID, Name: key.Name, Scope: key.Scope, CreatedAt: key.CreatedAt}}))
 }

@@ -47,7 +47,7 @@ func (s *Server) adminUsersPage(c *fiber.Ctx, status int, notice, errMsg string,
 		rows[i] = templates.AdminUser{Email: u.Email, Name: u.Name, Role: string(u.Role), CreatedAt: u.CreatedAt}
 	}
 	c.Status(status)
-	return s.consolePage(c, "Users", "users", templates.AdminUsersPage(templates.AdminUsersProps{
+	return s.consolePage(c, templates.AdminUsersPage(templates.AdminUsersProps{
 		Console: s.consoleProps(c, "Users", "users"), Users: rows, Self: adminSelf(c), Roles: roleNames(),
 		MinPassword: console.MinPasswordLength, Notice: notice, Error: errMsg, New: form}))
 }

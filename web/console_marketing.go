@@ -69,7 +69,7 @@ func (s *Server) CurrentBrand(ctx context.Context) Brand {
 // mktMessage answers with a console page saying msg.
 func (s *Server) mktMessage(c *fiber.Ctx, status int, title, active, msg string) error {
 	c.Status(status)
-	return s.consolePage(c, title, active, templates.ConsoleMessage(templates.ConsoleMessageProps{
+	return s.consolePage(c, templates.ConsoleMessage(templates.ConsoleMessageProps{
 		Console: s.consoleProps(c, title, active), Message: msg}))
 }
 

@@ -90,7 +90,7 @@ func (s *Server) mktRulesRender(c *fiber.Ctx, f mktRulesForm) error {
 		}
 		p.Rows = append(p.Rows, row)
 	}
-	return s.consolePage(c, p.Console.Title, "rules", templates.ConsoleRules(p))
+	return s.consolePage(c, templates.ConsoleRules(p))
 }
 
 // mktFormValues is every value of a form field (the rules' checkboxes).

@@ -68,7 +68,7 @@ func (s *Server) mktTemplateGrid(c *fiber.Ctx) error {
 			p.Rows = append(p.Rows, row)
 		}
 	}
-	return s.consolePage(c, "Templates", "templates", templates.ConsoleTemplates(p))
+	return s.consolePage(c, templates.ConsoleTemplates(p))
 }
 
 // mktSample is a preview's sample situation and language.
@@ -239,7 +239,7 @@ func (s *Server) mktEditorPage(c *fiber.Ctx, k mktKey, t tpl.Template, parts tpl
 		p.Locales = append(p.Locales, templates.ConsoleOption{Value: l, Label: mktLocaleNames[l] + " (" + l + ")", Selected: l == sm.locale})
 		p.OtherLocales = append(p.OtherLocales, templates.ConsoleLink{Label: l, Path: mktKey{k.trigger, k.channel, l}.path(), Current: l == k.locale})
 	}
-	return s.consolePage(c, p.Console.Title, "templates", templates.ConsoleTemplateEditor(p))
+	return s.consolePage(c, templates.ConsoleTemplateEditor(p))
 }
 
 func consoleTemplateTitle(k mktKey) string {
@@ -368,7 +368,7 @@ func (s *Server) mktTemplateVersions(c *fiber.Ctx) error {
 		cv.Diffs = mktDiffs(k.channel, base, v.Parts)
 		p.Versions = append(p.Versions, cv)
 	}
-	return s.consolePage(c, p.Console.Title, "templates", templates.ConsoleTemplateVersions(p))
+	return s.consolePage(c, templates.ConsoleTemplateVersions(p))
 }
 
 // mktDiffs are the changes of each of the channel's parts.

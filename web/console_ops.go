@@ -50,7 +50,7 @@ func (s *Server) consoleOpsRoutes(con fiber.Router) {
 // opsMessage answers a console page with only a message.
 func (s *Server) opsMessage(c *fiber.Ctx, status int, title, active, msg string) error {
 	c.Status(status)
-	return s.consolePage(c, title, active, templates.ConsoleMessage(templates.ConsoleMessageProps{
+	return s.consolePage(c, templates.ConsoleMessage(templates.ConsoleMessageProps{
 		Console: s.consoleProps(c, title, active), Message: msg}))
 }
 

@@ -59,7 +59,7 @@ func (s *Server) opsDashboard(c *fiber.Ctx) error {
 			opsWindow("day", "Last day, by quarter-hour", timeline.Aggregate(minutes, dayStep)),
 		}
 	}
-	return s.consolePage(c, title, "ops", templates.OpsDashboard(p))
+	return s.consolePage(c, templates.OpsDashboard(p))
 }
 
 // opsWindow builds one window's charts from its buckets.

@@ -142,7 +142,7 @@ func (s *Server) deadLettersPage(c *fiber.Ctx) error {
 		c.Status(fiber.StatusBadRequest)
 		p.Carrier, p.Error = "", err.Error()
 		p.Carriers = s.carrierChoices("")
-		return s.consolePage(c, title, "deadletters", templates.DeadLetters(p))
+		return s.consolePage(c, templates.DeadLetters(p))
 	}
 	if !at.IsZero() {
 		p.Since = at.UTC().Format(sinceLayout)
@@ -174,7 +174,7 @@ func (s *Server) deadLettersPage(c *fiber.Ctx) error {
 	if next != "" {
 		p.Next = deadLettersURL(carrier, p.Since, url.Values{"cursor": {next}})
 	}
-	return s.consolePage(c, title, "deadletters", templates.DeadLetters(p))
+	return s.consolePage(c, templates.DeadLetters(p))
 }
 
 // deadLetterPage serves GET /console/dead-letters/:ref: one dead letter
@@ -200,7 +200,7 @@ func (s *Server) deadLetterPage(c *fiber.Ctx) error {
 	case "already":
 		p.Notice = "It had been replayed already: nothing was appended again."
 	}
-	return s.consolePage(c, title, "deadletters", templates.DeadLetter(p))
+	return s.consolePage(c, templates.DeadLetter(p))
 }
 
 func (s *Server) actor(c *fiber.Ctx) string {

@@ -39,7 +39,7 @@ func (s *Server) deliveriesPage(c *fiber.Ctx) error {
 			p.Error = he.Message
 		}
 		c.Status(fiber.StatusBadRequest)
-		return s.consolePage(c, title, "deliveries", templates.Deliveries(p))
+		return s.consolePage(c, templates.Deliveries(p))
 	}
 	attempts, next, err := ops.Log.Query(c.UserContext(), f)
 	switch {
@@ -70,7 +70,7 @@ func (s *Server) deliveriesPage(c *fiber.Ctx) error {
 		}
 		p.Next = "/console/deliveries?" + q.Encode()
 	}
-	return s.consolePage(c, title, "deliveries", templates.Deliveries(p))
+	return s.consolePage(c, templates.Deliveries(p))
 }
 
 // deliveriesCSV serves GET /console/deliveries.csv: the notifications

@@ -51,6 +51,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/trackd/trackd/notify"
+	"github.com/trackd/trackd/notify/optout"
 )
 
 // Results of an attempt. Sent, Delivered, Failed and Undelivered come from
@@ -200,23 +201,8 @@ func New(rdb redis.UniversalClient, cfg Config) (*Log, error) {
 // brackets).
 func (l *Log) HashRecipient(ch notify.Channel, recipient string) string {
 	m := hmac.New(sha256.New, l.cfg.HashKey)
-	m.Write([]byte(normalize(ch, recipient)))
+	m.Write([]byte(optout.Normalize(ch, recipient)))
 	return hex.EncodeToString(m.Sum(nil))
-}
-
-// normalize follows optout.Normalize's rules; it is repeated here so that
-// the log does not depend on the opt-outs for eight lines.
-func normalize(ch notify.Channel, recipient string) string {
-	s := strings.TrimSpace(recipient)
-	if ch == notify.SMS {
-		return strings.Map(func(r rune) rune {
-			if strings.ContainsRune(" -.()\t", r) {
-				return -1
-			}
-			return r
-		}, s)
-	}
-	return strings.ToLower(s)
 }
 
 func (l *Log) attemptKey(id string) string { return l.cfg.Prefix + "{nl:a:" + id + "}" }

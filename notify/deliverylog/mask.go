@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/trackd/trackd/notify"
+	"github.com/trackd/trackd/notify/optout"
 )
 
 // Mask hides most of a recipient, keeping enough for a person reading the
@@ -12,7 +13,7 @@ import (
 // part and its domain ("j***@example.com"); a phone number keeps its first
 // digit and its last four ("+1******4567"). Anything else is "***".
 func Mask(ch notify.Channel, recipient string) string {
-	s := normalize(ch, recipient)
+	s := optout.Normalize(ch, recipient)
 	if s == "" {
 		return ""
 	}

@@ -5,7 +5,8 @@
 --       5 estimated delivery ('' if none), 6 its ordering key,
 --       7 stream cap, 8 retention of finished shipments (s), 9 idle retention (s),
 --       10 event count n, then n groups of: key, sort key, status, event JSON.
--- Returns {new, duplicates, from, to, eta_changed, {stream ids}, outbox pairs}.
+-- Returns {new, duplicates, from, to, eta_changed, {stream ids}, outbox pairs,
+--          updated_at (unix ms, after this update), order id ('' if none)}.
 --
 -- This runs for every event trackd receives, so it reads the state once,
 -- writes it once, and refreshes expiry only when needed: each redis.call
@@ -14,7 +15,8 @@ local state, evs, seen, out = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = ARGV[4]
 
 local cur = redis.call('HMGET', state, 'status', 'status_key', 'eta_first', 'eta_first_key',
-  'eta_latest', 'eta_latest_key', 'event_count', 'ver', 'order_id', 'direction', 'exp', 'delayed')
+  'eta_latest', 'eta_latest_key', 'event_count', 'ver', 'order_id', 'direction', 'exp', 'delayed',
+  'updated_at')
 local set = {}
 local fresh = not cur[1]
 if fresh then
@@ -23,6 +25,7 @@ if fresh then
   cur[1], cur[2], cur[10] = 'pending', '', 'outbound'
 end
 local count, ver = tonumber(cur[7]) or 0, tonumber(cur[8]) or 0
+local updated = cur[13] or now
 local from = cur[1]
 local status, skey = cur[1], cur[2] or ''
 
@@ -74,6 +77,7 @@ end
 -- An earlier promise that arrives late moves only the first estimate: it is
 -- stored, but it is no change of what the shopper is told (the latest).
 if added > 0 or eta_changed == 1 or first_changed == 1 or fresh then
+  updated = now
   for _, v in ipairs({'updated_at', now, 'status', status}) do set[#set + 1] = v end
   if added > 0 then
     for _, v in ipairs({'event_count', count + added, 'cursor', last}) do set[#set + 1] = v end
@@ -106,4 +110,4 @@ if added > 0 or eta_changed == 1 or first_changed == 1 or fresh then
   end
 end
 
-return {added, dups, from, status, eta_changed, ids, redis.call('HGETALL', out)}
+return {added, dups, from, status, eta_changed, ids, redis.call('HGETALL', out), updated, cur[9] or ''}

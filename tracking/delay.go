@@ -300,6 +300,9 @@ func (w *DelayWatcher) evaluate(ctx context.Context, ids []string, now time.Time
 				redis.Z{Score: float64(now.Add(w.cfg.Lease).UnixMilli()), Member: id})
 		}
 		keys := w.store.shipmentKeys(id)
+		// Indexed in the same round trip; should the mark find the
+		// shipment moved, that move indexes it at a later time anyway.
+		w.store.addIndex(ctx, pipe, []indexEntry{{Shipment: id, Order: m["order_id"], At: nowMs}})
 		marks = append(marks, pending{i: i, delayed: sh.Delayed, cmd: w.mark.Eval(ctx, pipe,
 			[]string{keys[0], keys[3]}, id, orZero(m["ver"]), orZero(m["event_count"]), flag, nowMs)})
 	}

@@ -16,7 +16,10 @@ if not cur[1] or tonumber(cur[1]) ~= tonumber(ARGV[2]) or (tonumber(cur[2]) or 0
   return false
 end
 local ver = tonumber(cur[1]) + 1
-redis.call('HSET', state, 'delayed', ARGV[4], 'ver', ver)
+-- updated_at moves too: the delay is news about the shipment, and the
+-- listings (list.go) find shipments by it. The no-scan rule reads the
+-- status event's time, not this.
+redis.call('HSET', state, 'delayed', ARGV[4], 'ver', ver, 'updated_at', ARGV[5])
 -- The same change apply.lua records, with the status unmoved, so every
 -- consumer of the change stream handles it without knowing the watcher.
 redis.call('HSET', out, ver, cjson.encode({

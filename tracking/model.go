@@ -203,6 +203,12 @@ type Order struct {
 	Shipments []ShipmentClaim `json:"shipments"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	// CancelledAt is when the OMS cancelled the order (nil while it
+	// stands), and CancelReason what it said. A cancelled order's status is
+	// "cancelled", its shopper gets no more notifications and its
+	// shipments are no longer polled.
+	CancelledAt  *time.Time `json:"cancelled_at,omitempty"`
+	CancelReason string     `json:"cancel_reason,omitempty"`
 }
 
 // ShipmentClaim is an order's statement that a carrier's tracking number

@@ -55,17 +55,10 @@ func (in *OrderInput) Validate() error {
 	case len(in.Number) > 128:
 		return fieldErr("order_number", "is longer than 128 characters")
 	}
-	if e := in.Customer.Email; e != "" {
-		if _, err := mail.ParseAddress(e); err != nil {
-			return fieldErr("customer.email", "%q is not an email address", e)
-		}
+	if err := in.Customer.Validate(); err != nil {
+		return err
 	}
-	if z := in.Customer.TimeZone; z != "" {
-		if _, err := time.LoadLocation(z); err != nil || z == "Local" {
-			return fieldErr("customer.time_zone", "%q is not an IANA time zone like Europe/Berlin", z)
-		}
-	}
-	skus := map[string]bool{}
+	ordered := map[string]int{}
 	for i, it := range in.Items {
 		switch {
 		case it.SKU == "":
@@ -73,8 +66,9 @@ func (in *OrderInput) Validate() error {
 		case it.Quantity < 1:
 			return fieldErr(fmt.Sprintf("items[%d].quantity", i), "must be at least 1")
 		}
-		skus[it.SKU] = true
+		ordered[it.SKU] += it.Quantity
 	}
+	returned := map[string]int{}
 	seen := map[string]bool{}
 	for i := range in.Shipments {
 		sh := &in.Shipments[i]
@@ -100,11 +94,41 @@ func (in *OrderInput) Validate() error {
 		seen[id] = true
 		for j, it := range sh.Items {
 			switch {
-			case !skus[it.SKU]:
+			case ordered[it.SKU] == 0:
 				return fieldErr(fmt.Sprintf("%s.items[%d].sku", f, j), "%q is not an item of the order", it.SKU)
 			case it.Quantity < 1:
 				return fieldErr(fmt.Sprintf("%s.items[%d].quantity", f, j), "must be at least 1")
 			}
+			// A return takes back what was ordered, never more: more is a
+			// mistake in the return's items (outbound over-shipping is
+			// reported by CheckFulfillment instead: it happens).
+			if sh.Direction == Return {
+				if returned[it.SKU] += it.Quantity; returned[it.SKU] > ordered[it.SKU] {
+					return fieldErr(fmt.Sprintf("%s.items[%d].quantity", f, j),
+						"returns take back %d of %q in all, more than the %d ordered", returned[it.SKU], it.SKU, ordered[it.SKU])
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks the contact details, naming the first wrong field.
+func (c Customer) Validate() error {
+	if e := c.Email; e != "" {
+		if _, err := mail.ParseAddress(e); err != nil {
+			return fieldErr("customer.email", "%q is not an email address", e)
+		}
+	}
+	if z := c.TimeZone; z != "" {
+		if _, err := time.LoadLocation(z); err != nil || z == "Local" {
+			return fieldErr("customer.time_zone", "%q is not an IANA time zone like Europe/Berlin", z)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"name", c.Name}, {"email", c.Email}, {"phone", c.Phone},
+		{"postal_code", c.PostalCode}, {"locale", c.Locale}, {"time_zone", c.TimeZone}} {
+		if len(f.v) > 256 {
+			return fieldErr("customer."+f.name, "is longer than 256 characters")
 		}
 	}
 	return nil
@@ -209,12 +233,8 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 	// Claims first, then the order record, then the token: a reader that
 	// finds the order by its token always finds its shipments claimed.
 	for _, c := range o.Shipments {
-		items, _ := json.Marshal(c.Items)
-		keys := s.shipmentKeys(c.ID)[:1]
-		err := s.claim.Run(ctx, s.rdb, keys, c.ID, c.Carrier, c.TrackingNumber, o.ID, string(c.Direction), items,
-			now.UnixMilli(), int64(s.cfg.RetainIdle/time.Second)).Err()
-		if err != nil {
-			return Order{}, false, fmt.Errorf("claim shipment %s for order %s: %w", c.ID, id, err)
+		if err := s.claimFor(ctx, o.ID, c, now); err != nil {
+			return Order{}, false, err
 		}
 	}
 	if err := s.rdb.HSet(ctx, s.orderKey(id), "doc", doc, "token", o.Token).Err(); err != nil {
@@ -222,6 +242,9 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 	}
 	if err := s.rdb.Set(ctx, s.tokenKey(o.Token), id, 0).Err(); err != nil {
 		return Order{}, false, fmt.Errorf("store token of order %s: %w", id, err)
+	}
+	if err := s.index(ctx, []indexEntry{{Order: id, At: now.UnixMilli()}}); err != nil {
+		return Order{}, false, err
 	}
 	return o, created, nil
 }

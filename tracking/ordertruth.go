@@ -11,6 +11,9 @@ type OrderStatus string
 
 // The order statuses, in the precedence DeriveOrderStatus applies them.
 const (
+	// OrderCancelled: the OMS cancelled the order before anything of it
+	// was with a carrier. It wins over everything: nothing will come.
+	OrderCancelled OrderStatus = "cancelled"
 	// OrderException: an outbound shipment left the normal path (exception,
 	// returning, returned to the seller, or tracking expired undelivered).
 	// It wins over every other status: someone has to act.
@@ -35,7 +38,7 @@ const (
 
 // OrderStatuses lists the order statuses in progress order.
 func OrderStatuses() []OrderStatus {
-	return []OrderStatus{OrderPending, OrderPartiallyShipped, OrderInTransit, OrderPartiallyDelivered, OrderDelivered, OrderException}
+	return []OrderStatus{OrderPending, OrderPartiallyShipped, OrderInTransit, OrderPartiallyDelivered, OrderDelivered, OrderException, OrderCancelled}
 }
 
 // ReturnStatus is where an order's returns stand, from its return shipments.
@@ -110,6 +113,7 @@ func directionOf(c ShipmentClaim) Direction {
 // states (shipments maps shipment id to state; missing ones count as
 // pending) and its item accounting. The first rule that holds wins:
 //
+//  0. cancelled: the OMS cancelled the order;
 //  1. exception: an outbound shipment is in exception, returning, returned
 //     or expired;
 //  2. pending: no outbound shipment is moving or delivered (including an
@@ -131,6 +135,8 @@ func DeriveOrderStatus(o Order, shipments map[string]*Shipment) OrderStatus {
 	f := CheckFulfillment(o)
 	unshipped := len(f.Unshipped) > 0 && len(f.EmptyShipments) == 0
 	switch {
+	case o.CancelledAt != nil:
+		return OrderCancelled
 	case n[stageTrouble] > 0:
 		return OrderException
 	case n[stageMoving] == 0 && n[stageDelivered] == 0:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -228,12 +229,13 @@ func (s *Store) claimFor(ctx context.Context, orderID string, c ShipmentClaim, n
 	if err != nil {
 		return fmt.Errorf("encode items of shipment %s: %w", c.ID, err)
 	}
-	err = s.claim.Run(ctx, s.rdb, []string{s.StateKey(c.ID)}, c.ID, c.Carrier, c.TrackingNumber, orderID,
-		string(c.Direction), items, now.UnixMilli(), int64(s.cfg.RetainIdle/time.Second)).Err()
+	at, err := s.claim.Run(ctx, s.rdb, []string{s.StateKey(c.ID)}, c.ID, c.Carrier, c.TrackingNumber, orderID,
+		string(c.Direction), items, now.UnixMilli(), int64(s.cfg.RetainIdle/time.Second)).Text()
 	if err != nil {
 		return fmt.Errorf("claim shipment %s for order %s: %w", c.ID, orderID, err)
 	}
-	return nil
+	ms, _ := strconv.ParseInt(at, 10, 64)
+	return s.index(ctx, []indexEntry{{Shipment: c.ID, Order: orderID, At: max(ms, now.UnixMilli())}})
 }
 
 // copyHistory applies the old shipment's events and delivery estimate to
@@ -353,7 +355,7 @@ func (s *Store) moveOrderClaim(ctx context.Context, orderID, oldID, newID, carri
 			if err != nil {
 				return ShipmentClaim{}, fmt.Errorf("move claim on %s to %s in order %s: %w", oldID, newID, orderID, err)
 			}
-			return final, nil
+			return final, s.index(ctx, []indexEntry{{Order: orderID, At: now.UnixMilli()}})
 		}
 	}
 	return ShipmentClaim{}, fmt.Errorf("move claim on %s in order %s: still contended after %d tries: %w",

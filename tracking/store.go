@@ -88,13 +88,16 @@ type Store struct {
 	appending   atomic.Bool   // RunAppender is running
 	appendStop  chan struct{} // closed when RunAppender returns
 	claim       *redis.Script
+	idx         indexer
 }
 
 //go:embed apply.lua
 var applyLua string
 
 // claimLua records an order's claim on a shipment, creating the shipment
-// when no carrier has reported on it yet.
+// when no carrier has reported on it yet. A claim that changes what the
+// shipment says (its order, direction or items) moves its updated_at, for
+// the listings. It returns the shipment's updated_at.
 const claimLua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'id', ARGV[1], 'carrier', ARGV[2], 'tracking_number', ARGV[3],
@@ -102,8 +105,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
     'event_count', 0, 'ver', 0)
   redis.call('EXPIRE', KEYS[1], ARGV[8])
 end
-redis.call('HSET', KEYS[1], 'order_id', ARGV[4], 'direction', ARGV[5], 'items', ARGV[6])
-return 1`
+local cur = redis.call('HMGET', KEYS[1], 'order_id', 'direction', 'items', 'updated_at')
+if cur[1] ~= ARGV[4] or cur[2] ~= ARGV[5] or cur[3] ~= ARGV[6] then
+  redis.call('HSET', KEYS[1], 'order_id', ARGV[4], 'direction', ARGV[5], 'items', ARGV[6], 'updated_at', ARGV[7])
+  return ARGV[7]
+end
+return cur[4] or ARGV[7]`
 
 // NewStore returns a store on rdb.
 func NewStore(rdb redis.UniversalClient, cfg StoreConfig) (*Store, error) {
@@ -290,6 +297,11 @@ type ApplyResult struct {
 	// Outbox holds the shipment's changes not yet forwarded to the change
 	// stream: usually just this update's, plus any left by a crash.
 	Outbox []OutboxEntry
+	// UpdatedAt is the shipment's updated_at after the update (unix ms),
+	// and OrderID the order that claims it, if any: what the listing
+	// indexes need (list.go).
+	UpdatedAt int64
+	OrderID   string
 }
 
 // Change is a recorded change of a shipment's state. Its ID is
@@ -341,7 +353,14 @@ func (s *Store) Apply(ctx context.Context, u Update) (ApplyResult, error) {
 	if err != nil {
 		return ApplyResult{}, err
 	}
-	return parseApply(id, s.apply.Run(ctx, s.rdb, keys, args...))
+	r, err := parseApply(id, s.apply.Run(ctx, s.rdb, keys, args...))
+	if err != nil {
+		return r, err
+	}
+	if err := s.indexApplied(ctx, []ApplyResult{r}, []error{nil}); err != nil {
+		return ApplyResult{}, err
+	}
+	return r, nil
 }
 
 // ApplyBatch applies many updates in one round trip. Results and errors
@@ -350,7 +369,13 @@ func (s *Store) Apply(ctx context.Context, u Update) (ApplyResult, error) {
 func (s *Store) ApplyBatch(ctx context.Context, us []Update) ([]ApplyResult, []error, error) {
 	for attempt := 0; ; attempt++ {
 		res, errs, err := s.applyBatchOnce(ctx, us)
-		if err == nil || attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err == nil {
+			if err := s.indexApplied(ctx, res, errs); err != nil {
+				return nil, nil, err
+			}
+			return res, errs, nil
+		}
+		if attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
 			return res, errs, err
 		}
 		// Redis restarted or failed over and forgot the script. Applying is
@@ -425,7 +450,7 @@ func parseApply(id string, cmd *redis.Cmd) (ApplyResult, error) {
 		return ApplyResult{}, fmt.Errorf("apply to shipment %s: %w", id, err)
 	}
 	parts, ok := v.([]any)
-	if !ok || len(parts) != 7 {
+	if !ok || len(parts) != 9 {
 		return ApplyResult{}, fmt.Errorf("apply to shipment %s: unexpected reply %v", id, v)
 	}
 	r := ApplyResult{ShipmentID: id}
@@ -443,6 +468,7 @@ func parseApply(id string, cmd *redis.Cmd) (ApplyResult, error) {
 		r.Outbox = append(r.Outbox, OutboxEntry{ID: id + ":" + v, ShipmentID: id, JSON: asString(ob[i+1]), version: v})
 	}
 	sort.Slice(r.Outbox, func(i, j int) bool { return asIntString(r.Outbox[i].version) < asIntString(r.Outbox[j].version) })
+	r.UpdatedAt, r.OrderID = asIntString(asString(parts[7])), asString(parts[8])
 	return r, nil
 }
 

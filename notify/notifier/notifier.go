@@ -340,7 +340,10 @@ func (n *Notifier) queue(ctx context.Context, c tracking.Change, rules notify.Ru
 		return nil
 	}
 	o, err := n.store.Order(ctx, c.OrderID)
-	if errors.Is(err, tracking.ErrNotFound) {
+	if errors.Is(err, tracking.ErrNotFound) || (err == nil && o.CancelledAt != nil) {
+		// A cancelled order's shopper was told by the shop; parcels still
+		// moving (a return, a label printed by mistake) are the shop's to
+		// explain, not ours to announce.
 		return nil
 	}
 	if err != nil {
@@ -547,8 +550,8 @@ func (n *Notifier) deliver(ctx context.Context, job Job) (*Job, time.Time) {
 		return n.retry(job, now, err)
 	}
 	to := recipient(o, job.Channel)
-	if to == "" {
-		return nil, now // the order changed: no longer opted in, or no address
+	if to == "" || o.CancelledAt != nil {
+		return nil, now // the order changed: no longer opted in, no address, or cancelled
 	}
 	var sh *tracking.Shipment
 	if job.ShipmentID != "" {

@@ -376,6 +376,24 @@ func TestOptOutsAndOptInsAreRespected(t *testing.T) {
 	}
 }
 
+func TestACancelledOrderIsNotNotified(t *testing.T) {
+	e := newEnv(t, DefaultConfig("test")) // collapse on: the first job waits
+	o := e.order("R-C", "1ZC")
+	e.scan("1ZC", tracking.StatusInfoReceived, "")
+	e.run() // queued, waiting out the collapse window
+	if _, _, err := e.store.CancelOrder(e.ctx, o.ID, "", e.now()); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(time.Hour)
+	e.run()
+	e.scan("1ZC", tracking.StatusInTransit, "") // shipped by mistake after all
+	e.advance(time.Hour)
+	e.run()
+	if n := len(e.email.messages()) + len(e.sms.messages()); n != 0 {
+		t.Errorf("%d messages about a cancelled order, want none", n)
+	}
+}
+
 func TestTransientFailuresRetryAndPermanentOnesAreRecorded(t *testing.T) {
 	e := newEnv(t, noCollapse())
 	e.email.fail = func(n int) error {

@@ -7,6 +7,7 @@
   const T = JSON.parse(words.textContent), lang = T.lang || 'en';
   // Status to progress step and tone, as the server maps them.
   const STEP = T.step || {}, TONE = T.tone || {}, BASE = 500, CAP = 30000;
+  const STAGE = T.order_stage || {}, ORDER_TONE = T.order_tone || {};
   const ymd = { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
   const dateFmt = new Intl.DateTimeFormat(lang, ymd);
   const timeFmt = new Intl.DateTimeFormat(lang, { ...ymd, hour: 'numeric', minute: '2-digit' });
@@ -64,6 +65,21 @@
     ol.insertBefore(li, next || null);
   };
 
+  // The order's line, as tracking.DeriveOrderStatus has it; cancelled stays.
+  // Outbound packages count by stage (waiting, moving, delivered, off the
+  // path); the server says whether items are unshipped.
+  const setOrder = () => {
+    const box = $(document, '[data-order-status]'), n = [0, 0, 0, 0];
+    if (!box || box.dataset.orderStatus === 'cancelled') return;
+    for (const s of sections()) if (s.dataset.direction !== 'return') n[STAGE[$(s, '[data-status]').dataset.status] || 0]++;
+    const [wait, move, done, bad] = n, rest = 'unshipped' in box.dataset;
+    const st = bad ? 'exception' : !move && !done ? 'pending' : !wait && !move && !rest ? 'delivered'
+      : done ? 'partially_delivered' : wait || rest ? 'partially_shipped' : 'in_transit';
+    Object.assign(box.dataset, { orderStatus: st, tone: ORDER_TONE[st] || '' });
+    $(box, '[data-order-badge]').textContent = t('order_status.' + st);
+    $(box, '[data-order-desc]').textContent = t('order_desc.' + st);
+  };
+
   // Off-path states take the newest event's step (snapshot) or keep it.
   const setState = (sec, status, delayed, eta, events = []) => {
     let key = 'desc.' + status, cur = STEP[status];
@@ -83,6 +99,7 @@
     const dd = $(sec, '[data-eta]'), last = eta && day(eta.latest), first = eta && day(eta.first);
     dd.textContent = last ? dateFmt.format(last) : t('eta.none');
     if (last && first && last > first) dd.append(el('small', t('eta.later', { date: dateFmt.format(first) })));
+    setOrder();
   };
   const setLatest = (sec, ev) => {
     $(sec, '[data-latest]').textContent = ev ? t('latest', { message: ev.message || t('status.' + ev.status) }) : '';

@@ -1,8 +1,9 @@
 package templates
 
 // pageMessages are the tracking page's words, by language. Keys under
-// "status.", "desc.", "return.desc.", "rel." and "eta." are also sent to
-// the live script (see clientMessages), so new events read the same.
+// "status.", "desc.", "return.desc.", "rel.", "eta.", "order_status." and
+// "order_desc." are also sent to the live script (see clientMessages), so
+// new events and the order's line read the same.
 var pageMessages = map[Lang]map[string]string{
 	English: {
 		"not_found.title":  "Tracking link not found",
@@ -49,12 +50,14 @@ var pageMessages = map[Lang]map[string]string{
 		"order_status.partially_delivered": "Partially delivered",
 		"order_status.delivered":           "Delivered",
 		"order_status.exception":           "Delivery problem",
+		"order_status.cancelled":           "Cancelled",
 		"order_desc.pending":               "Nothing has been handed to a carrier yet.",
 		"order_desc.partially_shipped":     "Part of your order is on its way; the rest hasn't shipped yet.",
 		"order_desc.in_transit":            "Everything in your order is on its way.",
 		"order_desc.partially_delivered":   "Part of your order has been delivered; the rest is still to come.",
 		"order_desc.delivered":             "Everything in your order has been delivered.",
 		"order_desc.exception":             "One of your packages has a delivery problem. The details are below.",
+		"order_desc.cancelled":             "This order was cancelled. Nothing more will be sent.",
 
 		"step.ordered":          "Ordered",
 		"step.shipped":          "Shipped",
@@ -143,12 +146,14 @@ var pageMessages = map[Lang]map[string]string{
 		"order_status.partially_delivered": "Entregado en parte",
 		"order_status.delivered":           "Entregado",
 		"order_status.exception":           "Incidencia en la entrega",
+		"order_status.cancelled":           "Cancelado",
 		"order_desc.pending":               "Todavía no se ha entregado nada al transportista.",
 		"order_desc.partially_shipped":     "Parte de tu pedido está en camino; el resto aún no se ha enviado.",
 		"order_desc.in_transit":            "Todo tu pedido está en camino.",
 		"order_desc.partially_delivered":   "Parte de tu pedido ya se ha entregado; el resto llegará más adelante.",
 		"order_desc.delivered":             "Todo tu pedido se ha entregado.",
 		"order_desc.exception":             "Uno de tus paquetes tiene una incidencia en la entrega. Más abajo tienes los detalles.",
+		"order_desc.cancelled":             "Este pedido se ha cancelado. No se enviará nada más.",
 
 		"step.ordered":          "Pedido realizado",
 		"step.shipped":          "Enviado",
@@ -237,12 +242,14 @@ var pageMessages = map[Lang]map[string]string{
 		"order_status.partially_delivered": "Livrée en partie",
 		"order_status.delivered":           "Livrée",
 		"order_status.exception":           "Incident de livraison",
+		"order_status.cancelled":           "Annulée",
 		"order_desc.pending":               "Rien n’a encore été remis au transporteur.",
 		"order_desc.partially_shipped":     "Une partie de votre commande est en route ; le reste n’a pas encore été expédié.",
 		"order_desc.in_transit":            "Toute votre commande est en route.",
 		"order_desc.partially_delivered":   "Une partie de votre commande a été livrée ; le reste suivra.",
 		"order_desc.delivered":             "Toute votre commande a été livrée.",
 		"order_desc.exception":             "L’un de vos colis rencontre un incident de livraison. Les détails figurent ci-dessous.",
+		"order_desc.cancelled":             "Cette commande a été annulée. Plus rien ne sera expédié.",
 
 		"step.ordered":          "Commandé",
 		"step.shipped":          "Expédié",
@@ -331,12 +338,14 @@ var pageMessages = map[Lang]map[string]string{
 		"order_status.partially_delivered": "Teilweise zugestellt",
 		"order_status.delivered":           "Zugestellt",
 		"order_status.exception":           "Problem bei der Zustellung",
+		"order_status.cancelled":           "Storniert",
 		"order_desc.pending":               "Es wurde noch nichts an den Versanddienstleister übergeben.",
 		"order_desc.partially_shipped":     "Ein Teil Ihrer Bestellung ist unterwegs, der Rest wurde noch nicht versandt.",
 		"order_desc.in_transit":            "Ihre gesamte Bestellung ist unterwegs.",
 		"order_desc.partially_delivered":   "Ein Teil Ihrer Bestellung wurde zugestellt, der Rest folgt.",
 		"order_desc.delivered":             "Ihre gesamte Bestellung wurde zugestellt.",
 		"order_desc.exception":             "Bei einem Ihrer Pakete gibt es ein Problem mit der Zustellung. Die Einzelheiten finden Sie unten.",
+		"order_desc.cancelled":             "Diese Bestellung wurde storniert. Es wird nichts mehr versandt.",
 
 		"step.ordered":          "Bestellt",
 		"step.shipped":          "Versandt",

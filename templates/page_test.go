@@ -204,3 +204,127 @@ func TestTrackingPage_PolledShipmentSaysWhenItWasCheckedAndWillBe(t *testing.T) 
 		})
 	}
 }
+
+func TestPageMessages_EveryOrderStatus(t *testing.T) {
+	for _, l := range langs {
+		for _, st := range tracking.OrderStatuses() {
+			for _, key := range []string{"order_status." + string(st), "order_desc." + string(st)} {
+				if _, ok := pageMessages[l][key]; !ok {
+					t.Errorf("%s: no %q", l, key)
+				}
+			}
+		}
+	}
+}
+
+func TestClientMessages_OrderStatus(t *testing.T) {
+	m := clientMessages(French)
+	for key, want := range map[string]string{"order_status.cancelled": "Annulée", "order_status.partially_delivered": "Livrée en partie",
+		"order_desc.delivered": "Toute votre commande a été livrée."} {
+		if m[key] != want {
+			t.Errorf("%s = %v, want %q", key, m[key], want)
+		}
+	}
+	tones, _ := m["order_tone"].(map[tracking.OrderStatus]string)
+	if len(tones) != 2 || tones[tracking.OrderDelivered] != "ok" || tones[tracking.OrderException] != "bad" {
+		t.Errorf("order tones %v, want delivered ok and exception bad only", tones)
+	}
+	// The stages DeriveOrderStatus counts statuses in (ordertruth.go's stageOf).
+	want := map[tracking.Status]int{
+		tracking.StatusInTransit: 1, tracking.StatusOutForDelivery: 1, tracking.StatusFailedAttempt: 1, tracking.StatusAvailableForPickup: 1,
+		tracking.StatusDelivered: 2,
+		tracking.StatusException: 3, tracking.StatusReturning: 3, tracking.StatusReturned: 3, tracking.StatusExpired: 3,
+	}
+	stages, _ := m["order_stage"].(map[tracking.Status]int)
+	if len(stages) != len(want) {
+		t.Errorf("stages %v, want %v", stages, want)
+	}
+	for st, i := range want {
+		if stages[st] != i {
+			t.Errorf("stage of %s is %d, want %d", st, stages[st], i)
+		}
+	}
+}
+
+func TestTrackingPage_CancelledOrder(t *testing.T) {
+	pkg := tracking.PublicShipment{ID: "s_1", Carrier: "demo", TrackingNumber: "DEMO1", Direction: tracking.Outbound,
+		Status: tracking.StatusPending, Items: []tracking.PublicItem{}, Events: []tracking.Event{}}
+	lamp := []tracking.PublicItem{{SKU: "A", Name: "Lamp", Quantity: 1}}
+	tests := []struct {
+		name      string
+		lang      Lang
+		shipments []tracking.PublicShipment
+		unshipped []tracking.PublicItem
+		want      []string
+		absent    []string
+	}{
+		{"no package, French", French, []tracking.PublicShipment{}, lamp,
+			[]string{"<span class=\"badge st\" data-order-badge>Annulée</span>", "<p data-order-desc>Cette commande a été annulée. Plus rien ne sera expédié.</p>",
+				"Pas encore expédié"},
+			[]string{"Votre commande est en préparation", "Ces articles suivront"}},
+		{"one package, German", German, []tracking.PublicShipment{pkg}, lamp,
+			[]string{"data-order-badge>Storniert</span>", "Diese Bestellung wurde storniert. Es wird nichts mehr versandt.", "Ihr Paket"},
+			[]string{"Diese Artikel folgen"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			o := tracking.PublicOrder{Number: "7", Status: tracking.OrderCancelled, Items: lamp, Unshipped: tt.unshipped, Shipments: tt.shipments,
+				Fulfillment: tracking.Fulfillment{Unshipped: []tracking.ItemQty{{SKU: "A", Quantity: 1}}}}
+			if err := TrackingPage(TrackingProps{Lang: tt.lang, Now: time.Now(), Order: o}).Render(context.Background(), &b); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			// Neutral: a cancellation is no delivery problem.
+			for _, w := range append(tt.want, `<div class="order-status" data-order-status="cancelled" data-tone="" data-unshipped>`) {
+				if !strings.Contains(out, w) {
+					t.Errorf("missing %q", w)
+				}
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(out, a) {
+					t.Errorf("shows %q", a)
+				}
+			}
+		})
+	}
+}
+
+// TestTrackingPage_OrderStatusHooks checks what static/live.js reads to
+// derive the order's status again: whether items count as unshipped, as
+// tracking.DeriveOrderStatus counts them.
+func TestTrackingPage_OrderStatusHooks(t *testing.T) {
+	pkg := func(id string) tracking.PublicShipment {
+		return tracking.PublicShipment{ID: id, Carrier: "demo", TrackingNumber: id, Direction: tracking.Outbound,
+			Status: tracking.StatusInTransit, Items: []tracking.PublicItem{}, Events: []tracking.Event{}}
+	}
+	lamp := []tracking.ItemQty{{SKU: "A", Quantity: 1}}
+	tests := []struct {
+		name      string
+		f         tracking.Fulfillment
+		unshipped bool
+	}{
+		{"everything shipped", tracking.Fulfillment{}, false},
+		{"items unshipped", tracking.Fulfillment{Unshipped: lamp}, true},
+		{"items unshipped, but a package lists nothing", tracking.Fulfillment{Unshipped: lamp, EmptyShipments: []string{"s_2"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			o := tracking.PublicOrder{Number: "7", Status: tracking.OrderInTransit, Shipments: []tracking.PublicShipment{pkg("s_1"), pkg("s_2")},
+				Fulfillment: tt.f}
+			if err := TrackingPage(TrackingProps{Lang: English, Now: time.Now(), Order: o}).Render(context.Background(), &b); err != nil {
+				t.Fatal(err)
+			}
+			open := `<div class="order-status" data-order-status="in_transit" data-tone=""`
+			if tt.unshipped {
+				open += " data-unshipped"
+			}
+			want := open + `><p class="badges"><span class="badge st" data-order-badge>On its way</span></p>` +
+				`<p data-order-desc>Everything in your order is on its way.</p></div>`
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("missing %q in %s", want, b.String())
+			}
+		})
+	}
+}

@@ -24,6 +24,8 @@ type orderView struct {
 	Status       tracking.OrderStatus  `json:"status"`
 	ReturnStatus tracking.ReturnStatus `json:"return_status"`
 	Fulfillment  tracking.Fulfillment  `json:"fulfillment"`
+	// Delayed says whether any of its shipments is.
+	Delayed bool `json:"delayed"`
 }
 
 // putOrder creates an order, or updates the one with the same number.
@@ -99,22 +101,43 @@ func (s *Server) getOrder(c *fiber.Ctx) error {
 }
 
 func (s *Server) orderView(ctx context.Context, o tracking.Order) (orderView, error) {
-	v := orderView{Order: o, TrackingURL: s.cfg.PublicURL + "/t/" + o.Token, Shipments: []*tracking.Shipment{}}
-	now := s.deps.Now()
 	states := make(map[string]*tracking.Shipment, len(o.Shipments))
 	for _, c := range o.Shipments {
 		sh, err := s.deps.Store.Shipment(ctx, c.ID, false)
+		if errors.Is(err, tracking.ErrNotFound) {
+			continue // past its retention
+		}
 		if err != nil {
-			return v, storeError(err)
+			return orderView{}, storeError(err)
+		}
+		states[c.ID] = sh
+	}
+	return s.orderViewFrom(o, states), nil
+}
+
+// orderViewFrom builds the view from the shipments' states (without
+// history), deriving their delays and the order-level truth. Its
+// updated_at is the newest of the order's and its shipments': the time the
+// order listing sorts and filters by.
+func (s *Server) orderViewFrom(o tracking.Order, states map[string]*tracking.Shipment) orderView {
+	v := orderView{Order: o, TrackingURL: s.cfg.PublicURL + "/t/" + o.Token, Shipments: []*tracking.Shipment{}}
+	now := s.deps.Now()
+	for _, c := range o.Shipments {
+		sh := states[c.ID]
+		if sh == nil {
+			continue // past its retention
 		}
 		sh.DeriveDelayed(now, s.cfg.NoScanAfter)
 		v.Shipments = append(v.Shipments, sh)
-		states[c.ID] = sh
+		v.Delayed = v.Delayed || sh.Delayed
+		if sh.UpdatedAt.After(v.UpdatedAt) {
+			v.UpdatedAt = sh.UpdatedAt
+		}
 	}
 	// Order-level truth.
 	v.Status, v.ReturnStatus = tracking.DeriveOrderStatus(o, states), tracking.DeriveReturnStatus(o, states)
 	v.Fulfillment = tracking.CheckFulfillment(o)
-	return v, nil
+	return v
 }
 
 func (s *Server) getShipment(c *fiber.Ctx) error {

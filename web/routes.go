@@ -32,6 +32,7 @@ func (s *Server) routes(app *fiber.App) {
 	api.Get("/openapi.json", s.openAPI)
 	api.Post("/orders", s.requireKey(ScopeWrite), s.idempotent, s.putOrder)
 	api.Get("/orders/:id", s.requireKey(ScopeRead), s.getOrder)
+	s.orderEditRoutes(api)
 	api.Get("/shipments/:id", s.requireKey(ScopeRead), s.getShipment)
 	api.Get("/shipments/:id/events", s.requireKey(ScopeRead), s.shipmentEvents)
 	api.Get("/notification-rules", s.requireKey(ScopeAdmin), s.getRules)

@@ -185,7 +185,7 @@ func TestDetectCarrier_ABadRequestSaysWhichField(t *testing.T) {
 		{"malformed", `{"tracking_number": `, 400, "malformed JSON", "body"},
 		{"no number", `{}`, 400, "is required", "tracking_number"},
 		{"blank number", `{"tracking_number": " - "}`, 400, "is required", "tracking_number"},
-		{"not a string", `{"tracking_number": 1234567890}`, 400, "must be string", "tracking_number"},
+		{"not a string", `{"tracking_number": 1234567890}`, 400, "must be a string", "tracking_number"},
 		{"65 characters", `{"tracking_number": "` + strings.Repeat("1", 65) + `"}`, 400, "longer than 64", "tracking_number"},
 		{"64 characters", `{"tracking_number": "` + strings.Repeat("1", 64) + `"}`, 200, "", ""},
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -222,6 +223,26 @@ func storeError(err error) error {
 	}
 }
 
+// jsonKind names what JSON a Go type takes, for a client's error message.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a string" // string, and the string kinds (Status, Direction)
+}
+
 // decodeJSON decodes a request body, saying which field is wrong.
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -234,7 +255,11 @@ func decodeJSON(body []byte, v any) error {
 		case errors.As(err, &syn):
 			return &Error{Status: fiber.StatusBadRequest, Field: "body", Message: fmt.Sprintf("body: malformed JSON at byte %d: %v", syn.Offset, err)}
 		case errors.As(err, &typ):
-			return &Error{Status: fiber.StatusBadRequest, Field: typ.Field, Message: fmt.Sprintf("%s: must be %s, not %s", typ.Field, typ.Type, typ.Value)}
+			field := typ.Field
+			if field == "" {
+				field = "body"
+			}
+			return &Error{Status: fiber.StatusBadRequest, Field: field, Message: fmt.Sprintf("%s: must be %s, not %s", field, jsonKind(typ.Type), typ.Value)}
 		default:
 			return &Error{Status: fiber.StatusBadRequest, Field: "body", Message: "body: " + err.Error()}
 		}

@@ -287,7 +287,7 @@ func TestPatchShipment_Refusals(t *testing.T) {
 		{"no body", shpWriteKey, oldID, ``, 400, "JSON object is required", "body"},
 		{"malformed", shpWriteKey, oldID, `{"carrier": `, 400, "malformed JSON", "body"},
 		{"no carrier", shpWriteKey, oldID, `{}`, 400, "is required", "carrier"},
-		{"carrier not a string", shpWriteKey, oldID, `{"carrier": 7}`, 400, "must be string", "carrier"},
+		{"carrier not a string", shpWriteKey, oldID, `{"carrier": 7}`, 400, "must be a string", "carrier"},
 		{"unknown carrier", shpWriteKey, oldID, `{"carrier": "fedx"}`, 400, `"fedx" is not a carrier trackd knows`, "carrier"},
 		{"unknown shipment", shpWriteKey, "s_nosuch", `{"carrier": "fedex"}`, 404, "not found", ""},
 		{"unclaimed shipment", shpWriteKey, unclaimed, `{"carrier": "ups"}`, 409, "not claimed by an order", ""},

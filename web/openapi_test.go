@@ -470,6 +470,34 @@ func TestOpenAPIAnswers(t *testing.T) {
 	e.check(t, "PATCH /api/v1/shipments/{id}", "/api/v1/shipments/"+sh, oaWrite, `{}`, 400)
 	e.check(t, "PATCH /api/v1/shipments/{id}", "/api/v1/shipments/"+sh, oaWrite, `{"carrier": "pigeon"}`, 400)
 
+	// Listings and order edits.
+	op := "/api/v1/orders/" + id
+	e.check(t, "GET /api/v1/orders", "/api/v1/orders?limit=10&status=in_transit,partially_shipped", oaRead, "", 200)
+	e.check(t, "GET /api/v1/orders", "/api/v1/orders?delayed=maybe", oaRead, "", 400)
+	e.check(t, "GET /api/v1/orders", "/api/v1/orders?cursor=nope", oaRead, "", 400)
+	e.check(t, "GET /api/v1/shipments", "/api/v1/shipments?carrier=fedex&direction=outbound&updated_since=2026-11-01T00:00:00Z", oaRead, "", 200)
+	e.check(t, "GET /api/v1/shipments", "/api/v1/shipments?status=teleported", oaRead, "", 400)
+	e.check(t, "PATCH /api/v1/orders/{id}", op, oaWrite, `{"customer": {"phone": null, "time_zone": "Europe/Berlin"}, "notify": {"sms": true}}`, 200)
+	e.check(t, "PATCH /api/v1/orders/{id}", op, oaWrite, `{"items": []}`, 400)
+	e.check(t, "PATCH /api/v1/orders/{id}", "/api/v1/orders/o_nope", oaWrite, `{"notify": {"sms": true}}`, 404)
+	e.check(t, "POST /api/v1/orders/{id}/shipments", op+"/shipments", oaWrite,
+		`{"carrier": "ups", "tracking_number": "1Z999AA10123456784", "direction": "return", "items": [{"sku": "MUG", "quantity": 1}]}`, 201)
+	e.check(t, "POST /api/v1/orders/{id}/shipments", op+"/shipments", oaWrite,
+		`{"carrier": "ups", "tracking_number": "1Z999AA10123456784", "direction": "return", "items": [{"sku": "MUG", "quantity": 2}]}`, 200)
+	e.check(t, "POST /api/v1/orders/{id}/shipments", op+"/shipments", oaWrite,
+		`{"carrier": "ups", "tracking_number": "1Z999AA10123456784", "direction": "return", "items": [{"sku": "MUG", "quantity": 3}]}`, 400)
+	e.check(t, "POST /api/v1/orders/{id}/shipments", "/api/v1/orders/o_nope/shipments", oaWrite, `{"carrier": "ups", "tracking_number": "1Z999AA10123456784"}`, 404)
+	e.check(t, "POST /api/v1/orders/{id}/cancel", op+"/cancel", oaWrite, `{"reason": "too late"}`, 409)
+	other := e.check(t, "POST /api/v1/orders", "/api/v1/orders", oaWrite, `{"order_number": "OA-2"}`, 201)
+	otherID, _ := other["id"].(string)
+	e.check(t, "POST /api/v1/orders/{id}/shipments", "/api/v1/orders/"+otherID+"/shipments", oaWrite,
+		`{"carrier": "ups", "tracking_number": "1Z999AA10123456784"}`, 409)
+	c := e.check(t, "POST /api/v1/orders/{id}/cancel", "/api/v1/orders/"+otherID+"/cancel", oaWrite, `{"reason": "shopper asked"}`, 200)
+	if c["status"] != "cancelled" || c["cancelled_at"] == nil {
+		t.Errorf("cancelled order: status %v, cancelled_at %v", c["status"], c["cancelled_at"])
+	}
+	e.check(t, "POST /api/v1/orders/{id}/cancel", "/api/v1/orders/o_nope/cancel", oaWrite, "", 404)
+
 	// Carriers.
 	e.check(t, "GET /api/v1/carriers", "/api/v1/carriers", oaRead, "", 200)
 	d := e.check(t, "POST /api/v1/carriers/detect", "/api/v1/carriers/detect", oaRead, fmt.Sprintf(`{"tracking_number": %q}`, oaNumber), 200)

@@ -206,13 +206,17 @@ func (s *Store) AddShipment(ctx context.Context, id string, in ShipmentInput, no
 			whole.Shipments[at] = in
 		}
 		if err := whole.Validate(); err != nil {
-			var fe *FieldError
-			if errors.As(err, &fe) {
-				// Name the field as the request has it.
-				prefix := fmt.Sprintf("shipments[%d]", at)
+			// Name the fields as the request has them: the shipment's own.
+			var all, own FieldErrors
+			all.addAll(err)
+			prefix := fmt.Sprintf("shipments[%d].", at)
+			for _, fe := range all {
 				if rest, ok := strings.CutPrefix(fe.Field, prefix); ok {
-					return false, nil, &FieldError{Field: strings.TrimPrefix(rest, "."), Message: fe.Message}
+					own = append(own, &FieldError{Field: rest, Message: fe.Message})
 				}
+			}
+			if len(own) > 0 {
+				return false, nil, own.Err()
 			}
 			return false, nil, err
 		}

@@ -29,6 +29,54 @@ func fieldErr(field, format string, a ...any) error {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, a...)}
 }
 
+// FieldErrors are every wrong field of one input, in the input's order.
+// errors.As finds the first as a *FieldError.
+type FieldErrors []*FieldError
+
+func (es FieldErrors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (es FieldErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+func (es *FieldErrors) add(field, format string, a ...any) {
+	*es = append(*es, &FieldError{Field: field, Message: fmt.Sprintf(format, a...)})
+}
+
+// addAll adds the field errors in err (nil adds nothing).
+func (es *FieldErrors) addAll(err error) {
+	var many FieldErrors
+	var one *FieldError
+	switch {
+	case errors.As(err, &many):
+		*es = append(*es, many...)
+	case errors.As(err, &one):
+		*es = append(*es, one)
+	}
+}
+
+// Err is nil without errors, the FieldError when there is one, and the
+// list when there are more.
+func (es FieldErrors) Err() error {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	return es
+}
+
 // OrderInput is an order as the OMS registers it.
 type OrderInput struct {
 	Number    string          `json:"order_number"`
@@ -46,27 +94,27 @@ type ShipmentInput struct {
 	Items          []ItemRef `json:"items"`
 }
 
-// Validate checks an order input, naming the first wrong field.
+// Validate checks an order input, naming every wrong field: a FieldError
+// for one, FieldErrors for several.
 func (in *OrderInput) Validate() error {
+	var errs FieldErrors
 	in.Number = strings.TrimSpace(in.Number)
 	switch {
 	case in.Number == "":
-		return fieldErr("order_number", "is required")
+		errs.add("order_number", "is required")
 	case len(in.Number) > 128:
-		return fieldErr("order_number", "is longer than 128 characters")
+		errs.add("order_number", "is longer than 128 characters")
 	}
-	if err := in.Customer.Validate(); err != nil {
-		return err
-	}
+	errs.addAll(in.Customer.Validate())
 	ordered := map[string]int{}
 	for i, it := range in.Items {
 		switch {
 		case it.SKU == "":
-			return fieldErr(fmt.Sprintf("items[%d].sku", i), "is required")
+			errs.add(fmt.Sprintf("items[%d].sku", i), "is required")
 		case it.Quantity < 1:
-			return fieldErr(fmt.Sprintf("items[%d].quantity", i), "must be at least 1")
+			errs.add(fmt.Sprintf("items[%d].quantity", i), "must be at least 1")
 		}
-		ordered[it.SKU] += it.Quantity
+		ordered[it.SKU] += max(it.Quantity, 0)
 	}
 	returned := map[string]int{}
 	seen := map[string]bool{}
@@ -77,61 +125,67 @@ func (in *OrderInput) Validate() error {
 		if sh.Direction == "" {
 			sh.Direction = Outbound
 		}
+		if sh.Carrier == "" {
+			errs.add(f+".carrier", "is required")
+		}
 		switch {
-		case sh.Carrier == "":
-			return fieldErr(f+".carrier", "is required")
 		case NormalizeTrackingNumber(sh.TrackingNumber) == "":
-			return fieldErr(f+".tracking_number", "is required")
+			errs.add(f+".tracking_number", "is required")
 		case len(sh.TrackingNumber) > 64:
-			return fieldErr(f+".tracking_number", "is longer than 64 characters")
-		case !sh.Direction.Valid():
-			return fieldErr(f+".direction", "%q is not outbound or return", sh.Direction)
+			errs.add(f+".tracking_number", "is longer than 64 characters")
+		case sh.Carrier != "":
+			id := ShipmentID(sh.Carrier, sh.TrackingNumber)
+			if seen[id] {
+				errs.add(f+".tracking_number", "%s %s is listed twice", sh.Carrier, sh.TrackingNumber)
+			}
+			seen[id] = true
 		}
-		id := ShipmentID(sh.Carrier, sh.TrackingNumber)
-		if seen[id] {
-			return fieldErr(f+".tracking_number", "%s %s is listed twice", sh.Carrier, sh.TrackingNumber)
+		if !sh.Direction.Valid() {
+			errs.add(f+".direction", "%q is not outbound or return", sh.Direction)
 		}
-		seen[id] = true
 		for j, it := range sh.Items {
 			switch {
 			case ordered[it.SKU] == 0:
-				return fieldErr(fmt.Sprintf("%s.items[%d].sku", f, j), "%q is not an item of the order", it.SKU)
+				errs.add(fmt.Sprintf("%s.items[%d].sku", f, j), "%q is not an item of the order", it.SKU)
+				continue
 			case it.Quantity < 1:
-				return fieldErr(fmt.Sprintf("%s.items[%d].quantity", f, j), "must be at least 1")
+				errs.add(fmt.Sprintf("%s.items[%d].quantity", f, j), "must be at least 1")
+				continue
 			}
 			// A return takes back what was ordered, never more: more is a
 			// mistake in the return's items (outbound over-shipping is
 			// reported by CheckFulfillment instead: it happens).
 			if sh.Direction == Return {
 				if returned[it.SKU] += it.Quantity; returned[it.SKU] > ordered[it.SKU] {
-					return fieldErr(fmt.Sprintf("%s.items[%d].quantity", f, j),
+					errs.add(fmt.Sprintf("%s.items[%d].quantity", f, j),
 						"returns take back %d of %q in all, more than the %d ordered", returned[it.SKU], it.SKU, ordered[it.SKU])
 				}
 			}
 		}
 	}
-	return nil
+	return errs.Err()
 }
 
-// Validate checks the contact details, naming the first wrong field.
+// Validate checks the contact details, naming every wrong field.
 func (c Customer) Validate() error {
+	var errs FieldErrors
 	if e := c.Email; e != "" {
 		if _, err := mail.ParseAddress(e); err != nil {
-			return fieldErr("customer.email", "%q is not an email address", e)
+			errs.add("customer.email", "%q is not an email address", e)
 		}
 	}
 	if z := c.TimeZone; z != "" {
 		if _, err := time.LoadLocation(z); err != nil || z == "Local" {
-			return fieldErr("customer.time_zone", "%q is not an IANA time zone like Europe/Berlin", z)
+			errs.add("customer.time_zone", "%q is not an IANA time zone like Europe/Berlin", z)
 		}
 	}
 	for _, f := range []struct{ name, v string }{{"name", c.Name}, {"email", c.Email}, {"phone", c.Phone},
 		{"postal_code", c.PostalCode}, {"locale", c.Locale}, {"time_zone", c.TimeZone}} {
 		if len(f.v) > 256 {
-			return fieldErr("customer."+f.name, "is longer than 256 characters")
+			errs.add("customer."+f.name, "is longer than 256 characters")
 		}
 	}
-	return nil
+	return errs.Err()
 }
 
 func (s *Store) orderKey(id string) string { return s.cfg.Prefix + "{" + id + "}" }

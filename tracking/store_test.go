@@ -271,6 +271,32 @@ func TestOrderInput_Validate(t *testing.T) {
 	}
 }
 
+func TestOrderInput_ValidateNamesEveryWrongField(t *testing.T) {
+	in := OrderInput{Customer: Customer{Email: "nope", TimeZone: "Mars/Olympus"},
+		Items: []Item{{SKU: "A", Quantity: 0}, {SKU: "B", Quantity: 1}},
+		Shipments: []ShipmentInput{
+			{TrackingNumber: "1"},
+			{Carrier: "ups", TrackingNumber: "2", Direction: Return, Items: []ItemRef{{SKU: "B", Quantity: 2}, {SKU: "Z", Quantity: 1}}},
+		}}
+	var fes FieldErrors
+	if err := in.Validate(); !errors.As(err, &fes) {
+		t.Fatalf("%v: not a list of field errors", err)
+	}
+	var got []string
+	for _, fe := range fes {
+		got = append(got, fe.Field)
+	}
+	want := []string{"order_number", "customer.email", "customer.time_zone", "items[0].quantity",
+		"shipments[0].carrier", "shipments[1].items[0].quantity", "shipments[1].items[1].sku"}
+	if !slices.Equal(got, want) {
+		t.Errorf("fields %v, want %v", got, want)
+	}
+	var first *FieldError
+	if !errors.As(fes, &first) || first.Field != "order_number" {
+		t.Errorf("errors.As finds %v, want the first", first)
+	}
+}
+
 func TestStore_AppendBatchesConcurrentCallersAndRefusesWhenFull(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -128,6 +128,20 @@ func TestAPI_OrderEditsSayWhatIsWrong(t *testing.T) {
 		t.Fatalf("order: %d %s", code, raw)
 	}
 	path := "/api/v1/orders/" + o["id"].(string)
+
+	// Every wrong field of an order is named, not just the first.
+	var prob struct {
+		Field  string `json:"field"`
+		Errors []struct {
+			Field, Detail string
+		} `json:"errors"`
+	}
+	code, raw := e.call(t, http.MethodPost, "/api/v1/orders", shpWriteKey,
+		`{"order_number": "", "customer": {"email": "nope"}, "items": [{"sku": "MUG", "quantity": 0}]}`, &prob)
+	if code != http.StatusBadRequest || prob.Field != "order_number" || len(prob.Errors) != 3 ||
+		prob.Errors[1].Field != "customer.email" || prob.Errors[2].Field != "items[0].quantity" {
+		t.Errorf("order with three wrong fields: %d %s", code, raw)
+	}
 	for _, tt := range []struct {
 		body, field string
 	}{
@@ -149,7 +163,7 @@ func TestAPI_OrderEditsSayWhatIsWrong(t *testing.T) {
 		}
 	}
 	var p map[string]any
-	code, raw := e.call(t, http.MethodPatch, path, shpWriteKey, `{"customer": {"phone": null, "name": "Ada L."}, "notify": {"sms": true}}`, &p)
+	code, raw = e.call(t, http.MethodPatch, path, shpWriteKey, `{"customer": {"phone": null, "name": "Ada L."}, "notify": {"sms": true}}`, &p)
 	if code != http.StatusOK {
 		t.Fatalf("PATCH: %d %s", code, raw)
 	}

@@ -35,11 +35,22 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		var (
 			he  *Error
+			fes tracking.FieldErrors
 			fe  *tracking.FieldError
 			fbe *fiber.Error
 		)
 		switch {
 		case errors.As(err, &he):
+		case errors.As(err, &fes):
+			// Every wrong field; "field" and the legacy "error" keep the first.
+			body := fiber.Map{"type": "about:blank", "title": utils.StatusMessage(fiber.StatusBadRequest),
+				"status": fiber.StatusBadRequest, "detail": fes.Error(), "error": fes[0].Error(), "field": fes[0].Field}
+			list := make([]fiber.Map, len(fes))
+			for i, e := range fes {
+				list[i] = fiber.Map{"field": e.Field, "detail": e.Error()}
+			}
+			body["errors"] = list
+			return c.Status(fiber.StatusBadRequest).JSON(body, "application/problem+json")
 		case errors.As(err, &fe):
 			he = &Error{Status: fiber.StatusBadRequest, Message: fe.Error(), Field: fe.Field}
 		case errors.Is(err, tracking.ErrNotFound):

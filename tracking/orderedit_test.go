@@ -210,3 +210,23 @@ func TestStore_ConcurrentOrderEditsAreNotLost(t *testing.T) {
 		})
 	}
 }
+
+func TestStore_PutOrderReleasesTheShipmentsItDrops(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, realRedis.Client(t))
+	o := putTestOrder(t, s, "D-1", ShipmentInput{Carrier: "ups", TrackingNumber: "1ZDROP0001"},
+		ShipmentInput{Carrier: "ups", TrackingNumber: "1ZDROP0002"})
+	again, _, err := s.PutOrder(ctx, OrderInput{Number: "D-1", Shipments: []ShipmentInput{{Carrier: "ups", TrackingNumber: "1ZDROP0001"}}},
+		time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(again.Shipments) != 1 {
+		t.Fatalf("PutOrder: %d shipments, %v", len(again.Shipments), err)
+	}
+	kept, err := s.Shipment(ctx, o.Shipments[0].ID, false)
+	if err != nil || kept.OrderID != o.ID {
+		t.Errorf("kept shipment claimed by %q, %v; want %s", kept.OrderID, err, o.ID)
+	}
+	dropped, err := s.Shipment(ctx, o.Shipments[1].ID, false)
+	if err != nil || dropped.OrderID != "" {
+		t.Errorf("dropped shipment claimed by %q, %v; want released", dropped.OrderID, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -264,6 +265,7 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 	case err != nil:
 		return Order{}, false, err
 	}
+	prev := o.Shipments
 	o.Number, o.Customer, o.Items, o.UpdatedAt = in.Number, in.Customer, in.Items, now.UTC()
 	o.Notify = in.Notify.Prefs()
 	if o.Items == nil {
@@ -284,8 +286,18 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 	if err != nil {
 		return Order{}, false, fmt.Errorf("encode order %s: %w", id, err)
 	}
-	// Claims first, then the order record, then the token: a reader that
+	// Shipments the order no longer lists are released first, so their
+	// changes stop reaching its shopper; before the record, so a retry
+	// after a crash still sees them in the old record and releases them.
+	// Then claims, then the order record, then the token: a reader that
 	// finds the order by its token always finds its shipments claimed.
+	for _, c := range prev {
+		if !slices.ContainsFunc(o.Shipments, func(n ShipmentClaim) bool { return n.ID == c.ID }) {
+			if err := s.release(ctx, c.ID, o.ID, "", ""); err != nil {
+				return Order{}, false, err
+			}
+		}
+	}
 	for _, c := range o.Shipments {
 		if err := s.claimFor(ctx, o.ID, c, now); err != nil {
 			return Order{}, false, err

@@ -345,7 +345,7 @@ func (w *DelayWatcher) evaluate(ctx context.Context, ids []string, now time.Time
 			verdicts[i] = verdict{id: ids[i], at: dl.UnixMilli() + 1}
 		}
 	}
-	if err := w.store.forward(ctx, changes, live); err != nil {
+	if err := w.store.forward(ctx, changes, live, nil); err != nil {
 		return nil, recorded, fmt.Errorf("forward delay changes: %w", err)
 	}
 	return verdicts, recorded, nil

@@ -195,17 +195,18 @@ func (s *Store) index(ctx context.Context, es []indexEntry) error {
 	return nil
 }
 
-// indexApplied indexes the shipments (and orders) an apply batch touched,
-// duplicates included: a batch replayed after a crash between applying and
-// indexing finds only duplicates, and must still index.
-func (s *Store) indexApplied(ctx context.Context, res []ApplyResult, errs []error) error {
+// appliedEntries are the index entries of the shipments (and orders) an
+// apply batch touched, duplicates included: a batch replayed after a crash
+// between applying and indexing finds only duplicates, and must still
+// index.
+func appliedEntries(res []ApplyResult, errs []error) []indexEntry {
 	es := make([]indexEntry, 0, len(res))
 	for i, r := range res {
 		if errs[i] == nil && r.ShipmentID != "" && r.UpdatedAt > 0 {
 			es = append(es, indexEntry{Shipment: r.ShipmentID, Order: r.OrderID, At: r.UpdatedAt})
 		}
 	}
-	return s.index(ctx, es)
+	return es
 }
 
 // shardCursor walks one index shard in order.

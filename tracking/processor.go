@@ -346,7 +346,7 @@ func (p *Processor) handle(parent context.Context, key, consumer string, msgs []
 	}
 
 	started := p.now()
-	results, errs, err := p.store.ApplyBatch(ctx, updates)
+	results, errs, err := p.store.applyBatch(ctx, updates)
 	if err != nil {
 		return err
 	}
@@ -409,7 +409,9 @@ func (p *Processor) handle(parent context.Context, key, consumer string, msgs []
 			}
 		}
 	}
-	if err := p.store.forward(ctx, changes, live); err != nil {
+	// Indexed with the changes, before the ack: a crash in between
+	// redelivers the batch, whose duplicates index again.
+	if err := p.store.forward(ctx, changes, live, appliedEntries(results, errs)); err != nil {
 		return err
 	}
 	if p.cfg.Watcher != nil && len(moved) > 0 {

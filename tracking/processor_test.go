@@ -109,6 +109,11 @@ func checkApplied(t *testing.T, s *Store, want map[string]*Log) {
 			t.Fatal(err)
 		}
 		compareShipment(t, sh, l)
+		// Indexed for the listings at its updated_at, however the batch went.
+		score, err := s.rdb.ZScore(ctx, s.shipmentIndexKey(s.ShardOf(id)), id).Result()
+		if err != nil || int64(score) != sh.UpdatedAt.UnixMilli() {
+			t.Errorf("%s: index score %v (%v), want its updated_at %d", id, score, err, sh.UpdatedAt.UnixMilli())
+		}
 		n, err := s.rdb.HLen(ctx, s.shipmentKeys(id)[3]).Result()
 		if err != nil || n != 0 {
 			t.Errorf("%s: %d changes left in the outbox (%v), want all forwarded", id, n, err)

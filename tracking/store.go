@@ -357,7 +357,7 @@ func (s *Store) Apply(ctx context.Context, u Update) (ApplyResult, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := s.indexApplied(ctx, []ApplyResult{r}, []error{nil}); err != nil {
+	if err := s.index(ctx, appliedEntries([]ApplyResult{r}, []error{nil})); err != nil {
 		return ApplyResult{}, err
 	}
 	return r, nil
@@ -367,15 +367,22 @@ func (s *Store) Apply(ctx context.Context, u Update) (ApplyResult, error) {
 // are per update, in input order; err is for the batch as a whole (Redis
 // unreachable), in which case nothing can be said about any update.
 func (s *Store) ApplyBatch(ctx context.Context, us []Update) ([]ApplyResult, []error, error) {
+	res, errs, err := s.applyBatch(ctx, us)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.index(ctx, appliedEntries(res, errs)); err != nil {
+		return nil, nil, err
+	}
+	return res, errs, nil
+}
+
+// applyBatch is ApplyBatch without the index write, for the processor:
+// it writes the index in the round trip that forwards the changes.
+func (s *Store) applyBatch(ctx context.Context, us []Update) ([]ApplyResult, []error, error) {
 	for attempt := 0; ; attempt++ {
 		res, errs, err := s.applyBatchOnce(ctx, us)
-		if err == nil {
-			if err := s.indexApplied(ctx, res, errs); err != nil {
-				return nil, nil, err
-			}
-			return res, errs, nil
-		}
-		if attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if err == nil || attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
 			return res, errs, err
 		}
 		// Redis restarted or failed over and forgot the script. Applying is
@@ -496,7 +503,7 @@ func asIntString(s string) int64 {
 // removes them from their outboxes. A crash in between forwards a change
 // twice, never zero times; consumers de-duplicate by Change.ID.
 func (s *Store) ForwardChanges(ctx context.Context, changes []OutboxEntry) error {
-	return s.forward(ctx, changes, nil)
+	return s.forward(ctx, changes, nil, nil)
 }
 
 // LiveChannel is the pub/sub channel that says shipment id has new events.
@@ -513,14 +520,15 @@ func (s *Store) ShipmentFromLiveChannel(ch string) (string, bool) {
 	return strings.TrimSuffix(rest, "}"), true
 }
 
-// forward appends changes to the change stream and announces shipments with
-// new events on their live channels, in one round trip, then clears the
-// forwarded changes from their outboxes.
-func (s *Store) forward(ctx context.Context, changes []OutboxEntry, live []string) error {
-	if len(changes) == 0 && len(live) == 0 {
+// forward appends changes to the change stream, announces shipments with
+// new events on their live channels and writes index entries, in one round
+// trip, then clears the forwarded changes from their outboxes.
+func (s *Store) forward(ctx context.Context, changes []OutboxEntry, live []string, index []indexEntry) error {
+	if len(changes) == 0 && len(live) == 0 && len(index) == 0 {
 		return nil
 	}
 	pipe := s.rdb.Pipeline()
+	s.addIndex(ctx, pipe, index)
 	for _, id := range live {
 		pipe.Publish(ctx, s.LiveChannel(id), "1")
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // listAll pages through a shipment listing to its end.
@@ -156,8 +158,13 @@ func TestStore_ListingStopsAtItsBudgetAndGoesOn(t *testing.T) {
 }
 
 func TestStore_ListingDropsExpiredRecordsAndRefusesBadInput(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) { testListingDrops(t, b.Client(t)) })
+	}
+}
+
+func testListingDrops(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
-	c := realRedis.Client(t)
 	s := newTestStore(t, c)
 	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	if _, _, err := s.ApplyBatch(ctx, []Update{numbered(1, at, StatusInTransit), numbered(2, at, StatusInTransit)}); err != nil {

@@ -13,8 +13,10 @@ import (
 
 // Edits of a stored order by the OMS: contact and opt-ins, cancelling, and
 // adding shipments. Each reads the order, changes it and writes it back
-// under WATCH, so concurrent edits of one order (or a PutOrder) are never
-// lost; the order is one key, so this works on a Redis Cluster too.
+// under WATCH, so concurrent edits of one order are never lost, and an
+// edit racing a PutOrder is redone on the order PutOrder wrote (PutOrder
+// itself replaces the order whole: it is the OMS's full account of it).
+// The order is one key, so this works on a Redis Cluster too.
 
 // ConflictError is an edit the order's state does not allow. Message says
 // what is wrong and what to do instead.
@@ -140,7 +142,7 @@ const MaxCancelReason = 500
 // its page says so. Only an order nothing of which is with a carrier yet
 // can be cancelled (shipments pending or with a label only): once a parcel
 // moves, the way back is a return. Cancelling a cancelled order changes
-// nothing. shipments are the states of the order's shipments.
+// nothing.
 func (s *Store) CancelOrder(ctx context.Context, id, reason string, now time.Time) (Order, bool, error) {
 	reason = strings.TrimSpace(reason)
 	if len([]rune(reason)) > MaxCancelReason {

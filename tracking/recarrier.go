@@ -305,27 +305,15 @@ func (s *Store) keepFirstPromise(ctx context.Context, fromID, toID string) error
 // the claim on newID as the order has it; an order that lists neither
 // shipment fails with ErrNotClaimed.
 func (s *Store) moveOrderClaim(ctx context.Context, orderID, oldID, newID, carrier, trackingNumber string, now time.Time) (ShipmentClaim, error) {
-	key := s.orderKey(orderID)
 	var final ShipmentClaim
-	move := func(tx *redis.Tx) error {
-		raw, err := tx.HGet(ctx, key, "doc").Result()
-		if errors.Is(err, redis.Nil) {
-			return notListed(oldID, orderID)
-		}
-		if err != nil {
-			return fmt.Errorf("read order %s: %w", orderID, err)
-		}
-		var o Order
-		if err := json.Unmarshal([]byte(raw), &o); err != nil {
-			return fmt.Errorf("decode order %s: %w", orderID, err)
-		}
+	_, _, err := s.editOrder(ctx, orderID, now, func(o *Order) (bool, []ShipmentClaim, error) {
 		c, ok := movedClaim(o.Shipments, oldID, newID, carrier, trackingNumber)
 		if !ok {
-			return notListed(oldID, orderID)
+			return false, nil, notListed(oldID, orderID)
 		}
 		final = c
 		if !slices.ContainsFunc(o.Shipments, func(c ShipmentClaim) bool { return c.ID == oldID }) {
-			return nil // moved already, by this request before a crash or by a concurrent one
+			return false, nil, nil // moved already, by this request before a crash or by a concurrent one
 		}
 		claims := make([]ShipmentClaim, 0, len(o.Shipments))
 		placed := false
@@ -338,28 +326,17 @@ func (s *Store) moveOrderClaim(ctx context.Context, orderID, oldID, newID, carri
 			}
 			claims = append(claims, sc)
 		}
-		o.Shipments, o.UpdatedAt = claims, now.UTC()
-		doc, err := json.Marshal(o)
-		if err != nil {
-			return fmt.Errorf("encode order %s: %w", orderID, err)
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, key, "doc", doc)
-			return nil
-		})
-		return err
+		// The new shipment is claimed already (claimFor, the first step).
+		o.Shipments = claims
+		return true, nil, nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return ShipmentClaim{}, notListed(oldID, orderID)
+	case err != nil:
+		return ShipmentClaim{}, fmt.Errorf("move claim on %s to %s in order %s: %w", oldID, newID, orderID, err)
 	}
-	for range maxOrderRetries {
-		err := s.rdb.Watch(ctx, move, key)
-		if !errors.Is(err, redis.TxFailedErr) {
-			if err != nil {
-				return ShipmentClaim{}, fmt.Errorf("move claim on %s to %s in order %s: %w", oldID, newID, orderID, err)
-			}
-			return final, s.index(ctx, []indexEntry{{Order: orderID, At: now.UnixMilli()}})
-		}
-	}
-	return ShipmentClaim{}, fmt.Errorf("move claim on %s in order %s: still contended after %d tries: %w",
-		oldID, orderID, maxOrderRetries, redis.TxFailedErr)
+	return final, nil
 }
 
 // release unclaims shipment id from orderID, noting where it moved.

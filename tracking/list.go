@@ -263,8 +263,8 @@ func (s *Store) walk(ctx context.Context, kind string, keyOf func(int) string, q
 	for n := range cursors {
 		cursors[n] = &shardCursor{key: keyOf(n), last: from}
 	}
-	chunk := min(max(q.Limit*2, 50), 500)
-	kept, examined := 0, 0
+	chunk := min(max(q.Limit, 50), 500)
+	kept, examined, step := 0, 0, q.Limit
 	for {
 		for _, c := range cursors {
 			if len(c.buf) == 0 && !c.done {
@@ -304,21 +304,30 @@ func (s *Store) walk(ctx context.Context, kind string, keyOf func(int) string, q
 		if room := ListBudget - examined; len(batch) > room {
 			batch = batch[:room]
 		}
-		ok, err := keep(batch)
-		if err != nil {
-			return "", err
-		}
-		for i, p := range batch {
-			examined++
-			if ok[i] {
-				kept++
-				if kept == q.Limit {
-					return encodeCursor(kind, p), nil
+		// Load no more than the page still needs, then twice as many each
+		// time the filter keeps too few: an unfiltered page reads exactly
+		// its records, a sparse filter soon reads in large batches. What
+		// is not loaded when the page fills is read again by the next page.
+		for len(batch) > 0 {
+			part := batch[:min(len(batch), max(step, q.Limit-kept))]
+			batch = batch[len(part):]
+			step *= 2
+			ok, err := keep(part)
+			if err != nil {
+				return "", err
+			}
+			for i, p := range part {
+				examined++
+				if ok[i] {
+					kept++
+					if kept == q.Limit {
+						return encodeCursor(kind, p), nil
+					}
 				}
 			}
-		}
-		if examined >= ListBudget {
-			return encodeCursor(kind, batch[len(batch)-1]), nil
+			if examined >= ListBudget {
+				return encodeCursor(kind, part[len(part)-1]), nil
+			}
 		}
 	}
 }

@@ -107,7 +107,7 @@ func (in *OrderInput) Validate() error {
 		errs.add("order_number", "is longer than 128 characters")
 	}
 	errs.addAll(in.Customer.Validate())
-	ordered := map[string]int{}
+	ordered, known := map[string]int{}, map[string]bool{}
 	for i, it := range in.Items {
 		switch {
 		case it.SKU == "":
@@ -116,6 +116,7 @@ func (in *OrderInput) Validate() error {
 			errs.add(fmt.Sprintf("items[%d].quantity", i), "must be at least 1")
 		}
 		ordered[it.SKU] += max(it.Quantity, 0)
+		known[it.SKU] = true
 	}
 	returned := map[string]int{}
 	seen := map[string]bool{}
@@ -146,7 +147,7 @@ func (in *OrderInput) Validate() error {
 		}
 		for j, it := range sh.Items {
 			switch {
-			case ordered[it.SKU] == 0:
+			case !known[it.SKU]:
 				errs.add(fmt.Sprintf("%s.items[%d].sku", f, j), "%q is not an item of the order", it.SKU)
 				continue
 			case it.Quantity < 1:

@@ -239,6 +239,8 @@ func jsonKind(t reflect.Type) string {
 		return "a number"
 	case reflect.Pointer:
 		return jsonKind(t.Elem())
+	case reflect.Interface:
+		return "another JSON value"
 	}
 	return "a string" // string, and the string kinds (Status, Direction)
 }

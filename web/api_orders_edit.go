@@ -120,6 +120,8 @@ func decodeContactPatch(body []byte) (tracking.ContactPatch, error) {
 				}
 				*d = &b
 			}
+		case "":
+			return p, bad("body", `"" is not a member name`)
 		default:
 			return p, bad(k, "cannot be changed here: PATCH takes customer and notify; send the whole order to POST /api/v1/orders, or a shipment to POST /api/v1/orders/{id}/shipments")
 		}

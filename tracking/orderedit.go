@@ -20,9 +20,13 @@ import (
 
 // ConflictError is an edit the order's state does not allow. Message says
 // what is wrong and what to do instead.
-type ConflictError struct{ Message string }
+type ConflictError struct {
+	Err     error // a sentinel to test for, or nil
+	Message string
+}
 
 func (e *ConflictError) Error() string { return e.Message }
+func (e *ConflictError) Unwrap() error { return e.Err }
 
 // editOrder applies edit to order id and stores the result, retrying on a
 // concurrent write. edit returns false when it changed nothing, and the
@@ -228,13 +232,8 @@ func (s *Store) AddShipment(ctx context.Context, id string, in ShipmentInput, no
 		if claim.Items == nil {
 			claim.Items = []ItemRef{}
 		}
-		owner, err := s.rdb.HGet(ctx, s.StateKey(claim.ID), "order_id").Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return false, nil, fmt.Errorf("read claim on shipment %s: %w", claim.ID, err)
-		}
-		if owner != "" && owner != o.ID {
-			return false, nil, &ConflictError{Message: fmt.Sprintf("%s %s belongs to another order; a tracking number belongs to one order",
-				claim.Carrier, claim.TrackingNumber)}
+		if err := s.checkClaims(ctx, o.ID, []ShipmentClaim{claim}); err != nil {
+			return false, nil, err
 		}
 		if at < len(o.Shipments) {
 			if claimsEqual(o.Shipments[at], claim) {
@@ -260,4 +259,24 @@ func claimsEqual(a, b ShipmentClaim) bool {
 		}
 	}
 	return true
+}
+
+// checkClaims refuses claims on shipments another order has, before
+// anything is written; the claim script refuses them again, atomically,
+// for a claim that races this check.
+func (s *Store) checkClaims(ctx context.Context, orderID string, claims []ShipmentClaim) error {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(claims))
+	for i, c := range claims {
+		cmds[i] = pipe.HGet(ctx, s.StateKey(c.ID), "order_id")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read claims of %d shipments: %w", len(claims), err)
+	}
+	for i, c := range claims {
+		if owner := cmds[i].Val(); owner != "" && owner != orderID {
+			return claimedElsewhere(c, owner)
+		}
+	}
+	return nil
 }

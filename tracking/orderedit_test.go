@@ -230,3 +230,30 @@ func TestStore_PutOrderReleasesTheShipmentsItDrops(t *testing.T) {
 		t.Errorf("dropped shipment claimed by %q, %v; want released", dropped.OrderID, err)
 	}
 }
+
+func TestStore_ATrackingNumberBelongsToOneOrderAtATime(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, realRedis.Client(t))
+	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	a := putTestOrder(t, s, "ONE-A", ShipmentInput{Carrier: "ups", TrackingNumber: "1ZONE0001"})
+	b := OrderInput{Number: "ONE-B", Shipments: []ShipmentInput{{Carrier: "ups", TrackingNumber: "1ZONE0001"}}}
+	_, _, err := s.PutOrder(ctx, b, now)
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !errors.Is(err, ErrClaimedElsewhere) || !strings.Contains(ce.Message, a.ID) {
+		t.Fatalf("another order's tracking number: %v, want a conflict naming %s", err, a.ID)
+	}
+	if sh, _ := s.Shipment(ctx, a.Shipments[0].ID, false); sh == nil || sh.OrderID != a.ID {
+		t.Fatalf("the shipment changed hands after a refused claim")
+	}
+	// Registered again without it, A lets it go, and B may have it.
+	if _, _, err := s.PutOrder(ctx, OrderInput{Number: "ONE-A"}, now); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.PutOrder(ctx, b, now)
+	if err != nil || len(got.Shipments) != 1 {
+		t.Fatalf("after A released it: %v", err)
+	}
+	if sh, _ := s.Shipment(ctx, got.Shipments[0].ID, false); sh == nil || sh.OrderID != got.ID {
+		t.Errorf("the shipment is not B's")
+	}
+}

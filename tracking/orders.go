@@ -287,6 +287,9 @@ func (s *Store) PutOrder(ctx context.Context, in OrderInput, now time.Time) (Ord
 	if err != nil {
 		return Order{}, false, fmt.Errorf("encode order %s: %w", id, err)
 	}
+	if err := s.checkClaims(ctx, o.ID, o.Shipments); err != nil {
+		return Order{}, false, err
+	}
 	// Shipments the order no longer lists are released first, so their
 	// changes stop reaching its shopper; before the record, so a retry
 	// after a crash still sees them in the old record and releases them.

@@ -223,18 +223,32 @@ func movedClaim(claims []ShipmentClaim, oldID, newID, carrier, trackingNumber st
 	return c, true
 }
 
+// claimedElsewhere is the conflict of claiming a shipment another order
+// has.
+func claimedElsewhere(c ShipmentClaim, owner string) error {
+	return &ConflictError{Err: ErrClaimedElsewhere, Message: fmt.Sprintf(
+		"%s %s belongs to order %s: a tracking number belongs to one order at a time; register that order again without it first",
+		c.Carrier, c.TrackingNumber, owner)}
+}
+
 // claimFor runs PutOrder's claim script: one way to claim a shipment.
 func (s *Store) claimFor(ctx context.Context, orderID string, c ShipmentClaim, now time.Time) error {
 	items, err := json.Marshal(c.Items)
 	if err != nil {
 		return fmt.Errorf("encode items of shipment %s: %w", c.ID, err)
 	}
-	at, err := s.claim.Run(ctx, s.rdb, []string{s.StateKey(c.ID)}, c.ID, c.Carrier, c.TrackingNumber, orderID,
-		string(c.Direction), items, now.UnixMilli(), int64(s.cfg.RetainIdle/time.Second)).Text()
+	res, err := s.claim.Run(ctx, s.rdb, []string{s.StateKey(c.ID)}, c.ID, c.Carrier, c.TrackingNumber, orderID,
+		string(c.Direction), items, now.UnixMilli(), int64(s.cfg.RetainIdle/time.Second)).StringSlice()
 	if err != nil {
 		return fmt.Errorf("claim shipment %s for order %s: %w", c.ID, orderID, err)
 	}
-	ms, _ := strconv.ParseInt(at, 10, 64)
+	if len(res) != 2 {
+		return fmt.Errorf("claim shipment %s for order %s: unexpected reply %v", c.ID, orderID, res)
+	}
+	if res[0] == "claimed" {
+		return claimedElsewhere(c, res[1])
+	}
+	ms, _ := strconv.ParseInt(res[1], 10, 64)
 	return s.index(ctx, []indexEntry{{Shipment: c.ID, Order: orderID, At: max(ms, now.UnixMilli())}})
 }
 

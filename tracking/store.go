@@ -95,9 +95,12 @@ type Store struct {
 var applyLua string
 
 // claimLua records an order's claim on a shipment, creating the shipment
-// when no carrier has reported on it yet. A claim that changes what the
-// shipment says (its order, direction or items) moves its updated_at, for
-// the listings. It returns the shipment's updated_at.
+// when no carrier has reported on it yet. A shipment another order claims
+// is refused ({'claimed', owner}): a tracking number belongs to one order
+// at a time, and only releasing it (an order registered again without it)
+// frees it. A claim that changes what the shipment says (its order,
+// direction or items) moves its updated_at, for the listings. It returns
+// {'ok', updated_at}.
 const claimLua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'id', ARGV[1], 'carrier', ARGV[2], 'tracking_number', ARGV[3],
@@ -106,11 +109,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[8])
 end
 local cur = redis.call('HMGET', KEYS[1], 'order_id', 'direction', 'items', 'updated_at')
+if cur[1] and cur[1] ~= '' and cur[1] ~= ARGV[4] then
+  return {'claimed', cur[1]}
+end
 if cur[1] ~= ARGV[4] or cur[2] ~= ARGV[5] or cur[3] ~= ARGV[6] then
   redis.call('HSET', KEYS[1], 'order_id', ARGV[4], 'direction', ARGV[5], 'items', ARGV[6], 'updated_at', ARGV[7])
-  return ARGV[7]
+  return {'ok', ARGV[7]}
 end
-return cur[4] or ARGV[7]`
+return {'ok', cur[4] or ARGV[7]}`
 
 // NewStore returns a store on rdb.
 func NewStore(rdb redis.UniversalClient, cfg StoreConfig) (*Store, error) {

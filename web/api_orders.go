@@ -210,12 +210,16 @@ func (s *Server) detectMissingCarriers(shipments []tracking.ShipmentInput) error
 }
 
 // storeError passes through what the client caused (not found, a bad
-// field) and turns Redis failures into a 503 the client can retry.
+// field, a conflict with the order's state: 409) and turns Redis failures
+// into a 503 the client can retry.
 func storeError(err error) error {
 	var fe *tracking.FieldError
+	var ce *tracking.ConflictError
 	switch {
 	case errors.Is(err, tracking.ErrNotFound), errors.As(err, &fe):
 		return err
+	case errors.As(err, &ce):
+		return &Error{Status: fiber.StatusConflict, Message: ce.Message, Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: fiber.StatusServiceUnavailable, Message: "timed out; retry later", RetryAfter: 1, Err: err}
 	default:

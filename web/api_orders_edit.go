@@ -38,15 +38,6 @@ func (s *Server) orderEditRoutes(api fiber.Router) {
 	api.Get("/shipments", read, func(c *fiber.Ctx) error { return s.listShipments(c, ed) })
 }
 
-// conflictError answers 409 for an edit the order's state refuses.
-func conflictError(err error) error {
-	var ce *tracking.ConflictError
-	if errors.As(err, &ce) {
-		return &Error{Status: fiber.StatusConflict, Message: ce.Message, Err: err}
-	}
-	return storeError(err)
-}
-
 // patchOrder answers PATCH /api/v1/orders/{id}: the shopper's contact
 // details and opt-ins, as a JSON merge patch (RFC 7396): members left out
 // are kept, a customer member set to null is cleared. Nothing else of an
@@ -153,7 +144,7 @@ func (s *Server) cancelOrder(c *fiber.Ctx, ed OrderEditor) error {
 	ctx := c.UserContext()
 	o, _, err := ed.CancelOrder(ctx, strings.Clone(c.Params("id")), in.Reason, s.deps.Now())
 	if err != nil {
-		return conflictError(err)
+		return storeError(err)
 	}
 	// Nothing of it will move: stop asking carriers. Done on every call,
 	// so a retry after a failure here finishes the job.
@@ -201,7 +192,7 @@ func (s *Server) addShipment(c *fiber.Ctx, ed OrderEditor) error {
 	ctx := c.UserContext()
 	o, added, err := ed.AddShipment(ctx, strings.Clone(c.Params("id")), in, s.deps.Now())
 	if err != nil {
-		return conflictError(err)
+		return storeError(err)
 	}
 	id := tracking.ShipmentID(in.Carrier, in.TrackingNumber)
 	i := slices.IndexFunc(o.Shipments, func(sc tracking.ShipmentClaim) bool { return sc.ID == id })

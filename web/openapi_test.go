@@ -492,6 +492,8 @@ func TestOpenAPIAnswers(t *testing.T) {
 	otherID, _ := other["id"].(string)
 	e.check(t, "POST /api/v1/orders/{id}/shipments", "/api/v1/orders/"+otherID+"/shipments", oaWrite,
 		`{"carrier": "ups", "tracking_number": "1Z999AA10123456784"}`, 409)
+	e.check(t, "POST /api/v1/orders", "/api/v1/orders", oaWrite,
+		`{"order_number": "OA-2", "shipments": [{"carrier": "ups", "tracking_number": "1Z999AA10123456784"}]}`, 409)
 	c := e.check(t, "POST /api/v1/orders/{id}/cancel", "/api/v1/orders/"+otherID+"/cancel", oaWrite, `{"reason": "shopper asked"}`, 200)
 	if c["status"] != "cancelled" || c["cancelled_at"] == nil {
 		t.Errorf("cancelled order: status %v, cancelled_at %v", c["status"], c["cancelled_at"])

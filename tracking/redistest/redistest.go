@@ -28,6 +28,8 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
+	// cluster starts the server with cluster mode on (StartCluster).
+	cluster bool
 }
 
 // Start starts a redis-server for t and stops it when t ends.
@@ -78,10 +80,14 @@ func freePort() (int, error) {
 }
 
 func (s *Server) start(bin string) error {
-	cmd := exec.Command(bin,
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
-		"--maxclients", "4000", "--loglevel", "warning")
+		"--maxclients", "4000", "--loglevel", "warning"}
+	if s.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", "5000")
+	}
+	cmd := exec.Command(bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -190,4 +196,114 @@ func Backends(srv **Server) []Backend {
 			return c
 		}},
 	}
+}
+
+// Cluster is a Redis Cluster of real redis-server processes, every node a
+// primary holding a share of the slots (no replicas).
+type Cluster struct {
+	Nodes []*Server
+}
+
+// StartCluster starts an n-node Redis Cluster for t, waits until every
+// node says the cluster is ok, and stops it when t ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	cl := &Cluster{}
+	t.Cleanup(func() {
+		for _, s := range cl.Nodes {
+			s.Close()
+		}
+	})
+	for range n {
+		s, err := newNode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl.Nodes = append(cl.Nodes, s)
+	}
+	ctx := context.Background()
+	per := 16384 / n
+	for i, s := range cl.Nodes {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr})
+		last := (i+1)*per - 1
+		if i == n-1 {
+			last = 16383
+		}
+		err := c.ClusterAddSlotsRange(ctx, i*per, last).Err()
+		if err == nil && i > 0 {
+			err = c.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(cl.Nodes[0].port)).Err()
+		}
+		c.Close()
+		if err != nil {
+			t.Fatalf("set up cluster node %s: %v", s.Addr, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range cl.Nodes {
+		c := redis.NewClient(&redis.Options{Addr: s.Addr})
+		for {
+			info, err := c.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				c.Close()
+				t.Fatalf("cluster node %s not ok after 30s: %s %v", s.Addr, info, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		c.Close()
+	}
+	return cl
+}
+
+// Client returns a cluster client, closed when t ends.
+func (cl *Cluster) Client(t testing.TB) *redis.ClusterClient {
+	addrs := make([]string, len(cl.Nodes))
+	for i, s := range cl.Nodes {
+		addrs[i] = s.Addr
+	}
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: 32})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newNode starts a cluster-enabled redis-server on a port whose cluster
+// bus port (port+10000) is free too.
+func newNode() (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not installed (apt-get install redis-server; `make test` does it): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "trackd-redis-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{dir: dir, cluster: true}
+	var lastErr error
+	for range 20 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if port+10000 > 65535 || !portFree(port+10000) {
+			continue
+		}
+		s.port = port
+		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
+		if lastErr = s.start(bin); lastErr == nil {
+			return s, nil
+		}
+	}
+	os.RemoveAll(dir)
+	return nil, fmt.Errorf("start cluster redis-server: %v", lastErr)
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,8 +29,13 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	// cluster starts the server with cluster mode on (StartCluster).
-	cluster bool
+	// clusterNode starts the server with cluster mode on (NewCluster).
+	clusterNode bool
+	// companion is a Redis Cluster started beside this server the first
+	// time a test asks (Companion), stopped with it.
+	companionOnce sync.Once
+	companion     *Cluster
+	companionErr  error
 }
 
 // Start starts a redis-server for t and stops it when t ends.
@@ -83,7 +89,7 @@ func (s *Server) start(bin string) error {
 	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir,
 		"--maxclients", "4000", "--loglevel", "warning"}
-	if s.cluster {
+	if s.clusterNode {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "5000")
 	}
@@ -139,10 +145,25 @@ func (s *Server) Restart() error {
 	return s.start(bin)
 }
 
-// Close stops the server and removes its files.
+// Close stops the server (and its companion cluster) and removes its files.
 func (s *Server) Close() {
 	s.kill()
 	os.RemoveAll(s.dir)
+	if s.companion != nil {
+		s.companion.Close()
+	}
+}
+
+// Companion is a 3-node Redis Cluster that lives as long as s: started
+// the first time a test asks, so a package's contract tests share one and
+// packages that never ask start none.
+func (s *Server) Companion(t testing.TB) *Cluster {
+	t.Helper()
+	s.companionOnce.Do(func() { s.companion, s.companionErr = NewCluster(3) })
+	if s.companionErr != nil {
+		t.Fatal(s.companionErr)
+	}
+	return s.companion
 }
 
 // Client returns a client for the server, closed when t ends.
@@ -184,11 +205,13 @@ type Backend struct {
 }
 
 // Backends are the package's real redis-server (*srv, read when a test
-// asks, so after Main has started it) and the embedded Redis `make run`
-// uses: what trackd stores must behave the same on both.
+// asks, so after Main has started it), a real 3-node Redis Cluster beside
+// it, and the embedded Redis `make run` uses: what trackd stores must
+// behave the same on all three.
 func Backends(srv **Server) []Backend {
 	return []Backend{
 		{"redis-server", func(t *testing.T) redis.UniversalClient { return (*srv).Client(t) }},
+		{"cluster", func(t *testing.T) redis.UniversalClient { return (*srv).Companion(t).Client(t) }},
 		{"embedded", func(t *testing.T) redis.UniversalClient {
 			mr := miniredis.RunT(t)
 			c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
@@ -208,16 +231,22 @@ type Cluster struct {
 // node says the cluster is ok, and stops it when t ends.
 func StartCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	cl, err := NewCluster(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// NewCluster starts an n-node Redis Cluster without a test; Close stops it.
+func NewCluster(n int) (*Cluster, error) {
 	cl := &Cluster{}
-	t.Cleanup(func() {
-		for _, s := range cl.Nodes {
-			s.Close()
-		}
-	})
 	for range n {
 		s, err := newNode()
 		if err != nil {
-			t.Fatal(err)
+			cl.Close()
+			return nil, err
 		}
 		cl.Nodes = append(cl.Nodes, s)
 	}
@@ -235,7 +264,8 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		}
 		c.Close()
 		if err != nil {
-			t.Fatalf("set up cluster node %s: %v", s.Addr, err)
+			cl.Close()
+			return nil, fmt.Errorf("set up cluster node %s: %w", s.Addr, err)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -248,13 +278,21 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			}
 			if time.Now().After(deadline) {
 				c.Close()
-				t.Fatalf("cluster node %s not ok after 30s: %s %v", s.Addr, info, err)
+				cl.Close()
+				return nil, fmt.Errorf("cluster node %s not ok after 30s: %s %v", s.Addr, info, err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		c.Close()
 	}
-	return cl
+	return cl, nil
+}
+
+// Close stops every node and removes their files.
+func (cl *Cluster) Close() {
+	for _, s := range cl.Nodes {
+		s.Close()
+	}
 }
 
 // Client returns a cluster client, closed when t ends.
@@ -279,7 +317,7 @@ func newNode() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{dir: dir, cluster: true}
+	s := &Server{dir: dir, clusterNode: true}
 	var lastErr error
 	for range 20 {
 		port, err := freePort()

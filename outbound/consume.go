@@ -63,16 +63,12 @@ func (s *Service) ReadOnce(ctx context.Context, shard int, from string, block ti
 	return s.changes().ReadOnce(ctx, shard, from, block)
 }
 
-// handle records the events of changes and acknowledges them. A change
-// that cannot be read is acknowledged and logged: retrying cannot fix it.
-// Any other error leaves the batch unacknowledged, to be read again.
+// handle records the events of changes; the group acknowledges them once
+// all are recorded. Without subscriptions there is nothing to record, and
+// the changes are not even decoded.
 func (s *Service) handle(ctx context.Context, shard int, msgs []redis.XMessage) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	key := s.store.ChangesKey(shard)
 	subs, err := s.all(ctx)
-	if err != nil {
+	if err != nil || len(subs) == 0 {
 		return err
 	}
 	wanted := func(t EventType) bool {
@@ -83,18 +79,7 @@ func (s *Service) handle(ctx context.Context, shard int, msgs []redis.XMessage) 
 		}
 		return false
 	}
-	ids := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		ids = append(ids, m.ID)
-		if len(subs) == 0 {
-			continue
-		}
-		raw, _ := m.Values["change"].(string)
-		var c tracking.Change
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			s.log.Error("unreadable change; skipped", "stream", key, "entry", m.ID, "err", err)
-			continue
-		}
+	return tracking.EachChange(s.log, s.store.ChangesKey(shard), msgs, func(c tracking.Change) error {
 		events, err := s.changeEvents(ctx, c, wanted)
 		if err != nil {
 			return fmt.Errorf("events of change %s: %w", c.ID, err)
@@ -104,11 +89,8 @@ func (s *Service) handle(ctx context.Context, shard int, msgs []redis.XMessage) 
 				return err
 			}
 		}
-	}
-	if err := s.rdb.XAck(ctx, key, s.cfg.Group, ids...).Err(); err != nil {
-		return fmt.Errorf("ack %d changes on %s: %w", len(ids), key, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Publish sends an event that does not come from the change stream (the

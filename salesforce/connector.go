@@ -174,32 +174,19 @@ func (c *Connector) ReadOnce(ctx context.Context, shard int, from string, block 
 	return c.changes().ReadOnce(ctx, shard, from, block)
 }
 
-// handle queues the jobs of changes, then acknowledges them: a change is
-// acknowledged only once its job is in Redis. A change that cannot be read
-// is acknowledged and logged: reading it again cannot fix it.
+// handle queues the jobs of changes; the group acknowledges them once
+// every job is in Redis.
 func (c *Connector) handle(ctx context.Context, key string, msgs []redis.XMessage) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	ids := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		raw, _ := m.Values["change"].(string)
-		var ch tracking.Change
-		if err := json.Unmarshal([]byte(raw), &ch); err != nil {
-			c.log.Error("unreadable change; skipped", "stream", key, "entry", m.ID, "err", err)
-		} else if j, ok, err := c.jobFor(ctx, ch); err != nil {
+	return tracking.EachChange(c.log, key, msgs, func(ch tracking.Change) error {
+		j, ok, err := c.jobFor(ctx, ch)
+		if err != nil {
 			return fmt.Errorf("salesforce job of change %s: %w", ch.ID, err)
-		} else if ok {
-			if err := c.queue(ctx, j); err != nil {
-				return err
-			}
 		}
-		ids = append(ids, m.ID)
-	}
-	if err := c.rdb.XAck(ctx, key, c.cfg.Group, ids...).Err(); err != nil {
-		return fmt.Errorf("ack %d changes on %s: %w", len(ids), key, err)
-	}
-	return nil
+		if ok {
+			return c.queue(ctx, j)
+		}
+		return nil
+	})
 }
 
 // jobFor turns a change into the record Salesforce should get, if there

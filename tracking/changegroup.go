@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,9 +16,9 @@ import (
 // parts that act on changes (the notifier, outbound webhooks, the
 // Salesforce write-back): each shard's reader takes this consumer's own
 // unacknowledged entries first, then new ones, and now and then claims
-// entries other consumers left pending. Handle does the work and
-// acknowledges what it is done with; an error leaves the batch pending, to
-// be read again.
+// entries other consumers left pending. Handle does the work (EachChange
+// decodes the entries); the group acknowledges the batch when Handle
+// returns nil, and an error leaves it pending, to be read again.
 type ChangeGroup struct {
 	RDB redis.UniversalClient
 	// Key names a shard's change stream (Store.ChangesKey).
@@ -86,7 +87,7 @@ func (g ChangeGroup) reclaim(ctx context.Context, shard int) error {
 			return err
 		}
 		if len(msgs) > 0 {
-			if err := g.Handle(ctx, shard, msgs); err != nil {
+			if err := g.handle(ctx, shard, msgs); err != nil {
 				return err
 			}
 		}
@@ -117,10 +118,44 @@ func (g ChangeGroup) ReadOnce(ctx context.Context, shard int, from string, block
 		if len(s.Messages) == 0 {
 			continue
 		}
-		if err := g.Handle(ctx, shard, s.Messages); err != nil {
+		if err := g.handle(ctx, shard, s.Messages); err != nil {
 			return total, err
 		}
 		total += len(s.Messages)
 	}
 	return total, nil
+}
+
+// handle runs Handle on a batch and acknowledges it once Handle is done.
+func (g ChangeGroup) handle(ctx context.Context, shard int, msgs []redis.XMessage) error {
+	if err := g.Handle(ctx, shard, msgs); err != nil {
+		return err
+	}
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	if err := g.RDB.XAck(ctx, g.Key(shard), g.Group, ids...).Err(); err != nil {
+		return fmt.Errorf("ack %d changes on %s: %w", len(ids), g.Key(shard), err)
+	}
+	return nil
+}
+
+// EachChange calls f with each change of a batch read from the change
+// stream key, in order, and stops at f's first error. An entry that
+// cannot be decoded is logged and skipped (and so acknowledged with its
+// batch): reading it again cannot fix it.
+func EachChange(log *slog.Logger, key string, msgs []redis.XMessage, f func(Change) error) error {
+	for _, m := range msgs {
+		raw, _ := m.Values["change"].(string)
+		var c Change
+		if err := json.Unmarshal([]byte(raw), &c); err != nil {
+			log.Error("unreadable change; skipped", "stream", key, "entry", m.ID, "err", err)
+			continue
+		}
+		if err := f(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

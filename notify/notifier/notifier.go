@@ -265,31 +265,18 @@ func (n *Notifier) ReadOnce(ctx context.Context, shard int, from string, block t
 	return n.changes().ReadOnce(ctx, shard, from, block)
 }
 
-// handle queues the jobs of changes and acknowledges them. A change that
-// cannot be read is acknowledged and logged: retrying cannot fix it.
+// handle queues the jobs of changes (the group acknowledges them).
 func (n *Notifier) handle(ctx context.Context, key string, msgs []redis.XMessage) error {
-	if len(msgs) == 0 {
-		return nil
-	}
 	rules, err := n.rules.Get(ctx)
 	if err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		raw, _ := m.Values["change"].(string)
-		var c tracking.Change
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			n.log.Error("unreadable change; skipped", "stream", key, "entry", m.ID, "err", err)
-		} else if err := n.queue(ctx, c, rules); err != nil {
+	return tracking.EachChange(n.log, key, msgs, func(c tracking.Change) error {
+		if err := n.queue(ctx, c, rules); err != nil {
 			return fmt.Errorf("queue notifications of change %s: %w", c.ID, err)
 		}
-		ids = append(ids, m.ID)
-	}
-	if err := n.rdb.XAck(ctx, key, n.cfg.Group, ids...).Err(); err != nil {
-		return fmt.Errorf("ack %d changes on %s: %w", len(ids), key, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Triggers are the shipment-level triggers a change fires.

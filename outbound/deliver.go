@@ -12,12 +12,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/trackd/trackd/carriers/generic"
+	"github.com/trackd/trackd/jobqueue"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -30,40 +30,22 @@ const (
 )
 
 func (s *Service) deliverLoop(ctx context.Context, shard int) {
-	for ctx.Err() == nil {
-		got, err := s.DeliverOnce(ctx, shard)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("deliver webhooks", "shard", shard, "err", err)
-		}
-		if got == 0 {
-			sleep(ctx, s.cfg.Idle)
-		}
-	}
+	jobqueue.Loop(ctx, s.cfg.Idle, func() (int, error) { return s.DeliverOnce(ctx, shard) },
+		func(err error) { s.log.Warn("deliver webhooks", "shard", shard, "err", err) })
 }
 
 // DeliverOnce claims the shard's due deliveries and makes them, at most
 // Concurrency at once, and returns when all are done. It returns how many
 // it claimed.
 func (s *Service) DeliverOnce(ctx context.Context, shard int) (int, error) {
-	now := s.now()
-	lease := now.Add(s.cfg.Lease).UnixMilli()
-	res, err := s.claim.Run(ctx, s.rdb, []string{s.dueKey(shard), s.jobsKey(shard)},
-		now.UnixMilli(), lease, s.cfg.Batch).StringSlice()
-	if err != nil {
-		return 0, fmt.Errorf("claim webhook deliveries: %w", err)
-	}
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	var wg sync.WaitGroup
-	for i := 0; i+1 < len(res); i += 2 {
-		m, raw := res[i], res[i+1]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			s.process(ctx, shard, m, raw, lease)
-		})
-	}
-	wg.Wait()
-	return len(res) / 2, nil
+	return s.queue().RunOnce(ctx, shard, s.now(), func(member, job string, lease int64) {
+		s.process(ctx, shard, member, job, lease)
+	})
+}
+
+func (s *Service) queue() jobqueue.Queue {
+	return jobqueue.Queue{RDB: s.rdb, Due: s.dueKey, Jobs: s.jobsKey, Lease: s.cfg.Lease,
+		Batch: s.cfg.Batch, Concurrency: s.cfg.Concurrency}
 }
 
 func (s *Service) process(ctx context.Context, shard int, m, raw string, lease int64) {

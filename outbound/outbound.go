@@ -49,9 +49,6 @@ import (
 //go:embed emit.lua
 var emitScript string
 
-//go:embed claim.lua
-var claimScript string
-
 //go:embed complete.lua
 var completeScript string
 
@@ -187,7 +184,7 @@ type Service struct {
 	client *http.Client
 	now    func() time.Time
 
-	emit, claim, complete, replay, fail, patch, disable *redis.Script
+	emit, complete, replay, fail, patch, disable *redis.Script
 }
 
 // New returns the service. Every node that serves the API needs one; only
@@ -207,7 +204,6 @@ func New(rdb redis.UniversalClient, store Store, cfg Config, log *slog.Logger) (
 		client:   newClient(cfg),
 		now:      time.Now,
 		emit:     redis.NewScript(emitScript),
-		claim:    redis.NewScript(claimScript),
 		complete: redis.NewScript(completeScript),
 		replay:   redis.NewScript(replayScript),
 		fail:     redis.NewScript(failScript),
@@ -234,13 +230,4 @@ func (s *Service) shardOf(key string) int {
 	h := fnv.New32a()
 	h.Write([]byte(key))
 	return int(h.Sum32() % uint32(s.cfg.Shards))
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -463,9 +463,7 @@ func TestDelivery_AJobLeftByADeadNodeIsDeliveredAfterItsLease(t *testing.T) {
 	}
 	for shard := range e.s.cfg.Shards {
 		// A node claims the shard's jobs and dies before delivering.
-		now := e.now()
-		if err := e.s.claim.Run(e.ctx, e.rdb, []string{e.s.dueKey(shard), e.s.jobsKey(shard)},
-			now.UnixMilli(), now.Add(e.s.cfg.Lease).UnixMilli(), 100).Err(); err != nil {
+		if _, err := e.s.queue().RunOnce(e.ctx, shard, e.now(), func(string, string, int64) {}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -67,6 +67,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/trackd/trackd/jobqueue"
 	"github.com/trackd/trackd/tracking"
 )
 
@@ -289,7 +290,7 @@ func (c *Connector) sendLoop(ctx context.Context, shard int) {
 			c.log.Warn("write to salesforce", "shard", shard, "err", err)
 		}
 		if got < c.cfg.Batch {
-			sleep(ctx, c.cfg.Idle)
+			jobqueue.Sleep(ctx, c.cfg.Idle)
 		}
 	}
 }
@@ -602,13 +603,4 @@ func (c *Connector) backoff(n int) time.Duration {
 		wait = c.cfg.BackoffMax
 	}
 	return wait
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

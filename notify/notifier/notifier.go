@@ -35,15 +35,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/trackd/trackd/jobqueue"
 	"github.com/trackd/trackd/notify"
 	"github.com/trackd/trackd/tracking"
 )
 
 //go:embed enqueue.lua
 var enqueueScript string
-
-//go:embed claim.lua
-var claimScript string
 
 //go:embed complete.lua
 var completeScript string
@@ -205,7 +203,7 @@ type Notifier struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	enqueue, claim, complete *redis.Script
+	enqueue, complete *redis.Script
 	// afterSend is a test hook: it runs after a message was sent and
 	// before it is recorded as sent.
 	afterSend func(Job)
@@ -219,7 +217,6 @@ func New(rdb redis.UniversalClient, store Store, rules *notify.RuleStore, compos
 		rdb: rdb, store: store, rules: rules, compose: compose, senders: senders, optouts: optouts, dlog: dlog,
 		cfg: cfg, log: log, now: time.Now,
 		enqueue:  redis.NewScript(enqueueScript),
-		claim:    redis.NewScript(claimScript),
 		complete: redis.NewScript(completeScript),
 	}
 }
@@ -464,39 +461,18 @@ func (n *Notifier) queueTrigger(ctx context.Context, o tracking.Order, c trackin
 }
 
 func (n *Notifier) sendLoop(ctx context.Context, shard int) {
-	for ctx.Err() == nil {
-		got, err := n.SendOnce(ctx, shard)
-		if err != nil && ctx.Err() == nil {
-			n.log.Warn("send notifications", "shard", shard, "err", err)
-		}
-		if got == 0 {
-			sleep(ctx, n.cfg.Idle)
-		}
-	}
+	jobqueue.Loop(ctx, n.cfg.Idle, func() (int, error) { return n.SendOnce(ctx, shard) },
+		func(err error) { n.log.Warn("send notifications", "shard", shard, "err", err) })
 }
 
 // SendOnce claims the shard's due jobs and sends them. It returns how many
 // it claimed.
 func (n *Notifier) SendOnce(ctx context.Context, shard int) (int, error) {
-	now := n.now()
-	lease := now.Add(n.cfg.Lease).UnixMilli()
-	res, err := n.claim.Run(ctx, n.rdb, []string{n.dueKey(shard), n.jobsKey(shard)},
-		now.UnixMilli(), n.cfg.Lease.Milliseconds(), n.cfg.Batch).StringSlice()
-	if err != nil {
-		return 0, fmt.Errorf("claim notifications: %w", err)
-	}
-	sem := make(chan struct{}, max(1, n.cfg.Concurrency))
-	var wg sync.WaitGroup
-	for i := 0; i+1 < len(res); i += 2 {
-		member, raw := res[i], res[i+1]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			n.process(ctx, shard, member, raw, lease)
-		})
-	}
-	wg.Wait()
-	return len(res) / 2, nil
+	q := jobqueue.Queue{RDB: n.rdb, Due: n.dueKey, Jobs: n.jobsKey, Lease: n.cfg.Lease,
+		Batch: n.cfg.Batch, Concurrency: n.cfg.Concurrency}
+	return q.RunOnce(ctx, shard, n.now(), func(member, job string, lease int64) {
+		n.process(ctx, shard, member, job, lease)
+	})
 }
 
 // process sends one claimed job and completes its lease.
@@ -689,14 +665,5 @@ func (n *Notifier) record(ctx context.Context, o tracking.Order, job Job, m Outg
 	}
 	if err := n.dlog.Record(context.WithoutCancel(ctx), a); err != nil {
 		n.log.Warn("record notification attempt", "order", o.Number, "err", err)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }

@@ -38,8 +38,10 @@ func (s *Server) putOrder(c *fiber.Ctx) error {
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	if err := s.detectMissingCarriers(in.Shipments); err != nil {
-		return err
+	for i := range in.Shipments {
+		if err := s.fillCarrier(&in.Shipments[i], fmt.Sprintf("shipments[%d].carrier", i)); err != nil {
+			return err
+		}
 	}
 	o, created, err := s.deps.Store.PutOrder(c.UserContext(), in, s.deps.Now())
 	if err != nil {
@@ -187,25 +189,19 @@ func (s *Server) shipmentEvents(c *fiber.Ctx) error {
 // Below it the merchant is asked to name the carrier.
 const minDetectConfidence = 0.5
 
-// detectMissingCarriers fills in the carrier of shipments registered
-// without one, from the tracking number's format and check digit.
-func (s *Server) detectMissingCarriers(shipments []tracking.ShipmentInput) error {
-	var detectors map[string]carriers.Detector
-	for i := range shipments {
-		sh := &shipments[i]
-		if strings.TrimSpace(sh.Carrier) != "" || strings.TrimSpace(sh.TrackingNumber) == "" {
-			continue
-		}
-		if detectors == nil {
-			detectors = s.detectors()
-		}
-		cands := carriers.Candidates(tracking.NormalizeTrackingNumber(sh.TrackingNumber), detectors)
-		if len(cands) == 0 || cands[0].Confidence < minDetectConfidence {
-			return &Error{Status: fiber.StatusBadRequest, Field: fmt.Sprintf("shipments[%d].carrier", i),
-				Message: fmt.Sprintf("shipments[%d].carrier: is required: %q matches no carrier's format with confidence", i, sh.TrackingNumber)}
-		}
-		sh.Carrier = cands[0].Carrier
+// fillCarrier fills in the carrier of a shipment registered without one,
+// from the tracking number's format and check digit; field names the
+// carrier in the request, for the error when no carrier matches.
+func (s *Server) fillCarrier(sh *tracking.ShipmentInput, field string) error {
+	if strings.TrimSpace(sh.Carrier) != "" || strings.TrimSpace(sh.TrackingNumber) == "" {
+		return nil
 	}
+	cands := carriers.Candidates(tracking.NormalizeTrackingNumber(sh.TrackingNumber), s.detectors())
+	if len(cands) == 0 || cands[0].Confidence < minDetectConfidence {
+		return &Error{Status: fiber.StatusBadRequest, Field: field,
+			Message: fmt.Sprintf("%s: is required: %q matches no carrier's format with confidence", field, sh.TrackingNumber)}
+	}
+	sh.Carrier = cands[0].Carrier
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -175,16 +174,9 @@ func (s *Server) addShipment(c *fiber.Ctx, ed OrderEditor) error {
 	if err := decodeJSON(c.Body(), &in); err != nil {
 		return err
 	}
-	one := []tracking.ShipmentInput{in}
-	if err := s.detectMissingCarriers(one); err != nil {
-		var he *Error
-		if errors.As(err, &he) {
-			he.Field = "carrier"
-			he.Message = strings.TrimPrefix(he.Message, "shipments[0].")
-		}
+	if err := s.fillCarrier(&in, "carrier"); err != nil {
 		return err
 	}
-	in = one[0]
 	if in.Carrier != "" && !s.knownCarrier(tracking.NormalizeCarrier(in.Carrier)) {
 		return &tracking.FieldError{Field: "carrier",
 			Message: fmt.Sprintf("%q is not a carrier trackd knows; GET /api/v1/carriers lists them", in.Carrier)}

@@ -31,8 +31,22 @@ type shipmentsPage struct {
 	NextCursor string               `json:"next_cursor"`
 }
 
+// badParam is a 400 naming the request's field at fault.
 func badParam(field, msg string) error {
 	return &Error{Status: fiber.StatusBadRequest, Field: field, Message: field + ": " + msg}
+}
+
+// limitParam reads ?limit=, 1 to maxLimit; def when absent.
+func limitParam(c *fiber.Ctx, def, maxLimit int) (int, error) {
+	v := c.Query("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, badParam("limit", "is not a whole number from 1 to "+strconv.Itoa(maxLimit))
+	}
+	return n, nil
 }
 
 // listQuery reads updated_since, limit and cursor.
@@ -41,12 +55,9 @@ func listQuery(c *fiber.Ctx) (tracking.ListQuery, error) {
 	if len(q.Cursor) > 512 {
 		return q, badParam("cursor", "is not a cursor this listing returned")
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > tracking.MaxListLimit {
-			return q, badParam("limit", "is not a whole number from 1 to "+strconv.Itoa(tracking.MaxListLimit))
-		}
-		q.Limit = n
+	var err error
+	if q.Limit, err = limitParam(c, listDefaultLimit, tracking.MaxListLimit); err != nil {
+		return q, err
 	}
 	if v := c.Query("updated_since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)

@@ -182,19 +182,16 @@ func newNotificationView(a deliverylog.Attempt) notificationView {
 // Values are copied: Fiber reuses the request's buffers.
 // limit may be at most maxLimit.
 func notificationFilter(c *fiber.Ctx, maxLimit int) (deliverylog.Filter, error) {
-	bad := func(field, msg string) error {
-		return &Error{Status: fiber.StatusBadRequest, Message: field + ": " + msg, Field: field}
-	}
 	var f deliverylog.Filter
 	f.OrderNumber = strings.Clone(strings.TrimSpace(c.Query("order")))
 	if len(f.OrderNumber) > notificationsMaxOrder {
-		return f, bad("order", "is longer than "+strconv.Itoa(notificationsMaxOrder)+" characters")
+		return f, badParam("order", "is longer than "+strconv.Itoa(notificationsMaxOrder)+" characters")
 	}
 	f.Email = strings.Clone(strings.TrimSpace(c.Query("email")))
 	if f.Email != "" {
 		at := strings.LastIndexByte(f.Email, '@')
 		if len(f.Email) > notificationsMaxEmail || at <= 0 || at == len(f.Email)-1 {
-			return f, bad("email", "is not an email address")
+			return f, badParam("email", "is not an email address")
 		}
 	}
 	for _, p := range []struct {
@@ -207,23 +204,20 @@ func notificationFilter(c *fiber.Ctx, maxLimit int) (deliverylog.Filter, error) 
 		}
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			return f, bad(p.name, "is not an RFC 3339 time, like 2026-11-25T10:00:00Z")
+			return f, badParam(p.name, "is not an RFC 3339 time, like 2026-11-25T10:00:00Z")
 		}
 		*p.dst = t
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return f, bad("until", "must be after since")
+		return f, badParam("until", "must be after since")
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			return f, bad("limit", "is not a whole number from 1 to "+strconv.Itoa(maxLimit))
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = limitParam(c, f.Limit, maxLimit); err != nil {
+		return f, err
 	}
 	f.Cursor = strings.Clone(c.Query("cursor"))
 	if len(f.Cursor) > notificationsMaxCursor {
-		return f, bad("cursor", "is not a cursor this API gave")
+		return f, badParam("cursor", "is not a cursor this API gave")
 	}
 	return f, nil
 }

@@ -67,26 +67,23 @@ func decodeContactPatch(body []byte) (tracking.ContactPatch, error) {
 	if top == nil {
 		return p, &Error{Status: fiber.StatusBadRequest, Field: "body", Message: "body: a JSON object is required"}
 	}
-	bad := func(field, msg string) error {
-		return &Error{Status: fiber.StatusBadRequest, Field: field, Message: field + ": " + msg}
-	}
 	for k, raw := range top {
 		switch k {
 		case "customer":
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-				return p, bad("customer", "must be an object")
+				return p, badParam("customer", "must be an object")
 			}
 			dst := map[string]**string{"name": &p.Name, "email": &p.Email, "phone": &p.Phone,
 				"postal_code": &p.PostalCode, "locale": &p.Locale, "time_zone": &p.TimeZone}
 			for f, v := range m {
 				d, ok := dst[f]
 				if !ok {
-					return p, bad("customer."+f, "is not a contact field (name, email, phone, postal_code, locale, time_zone)")
+					return p, badParam("customer."+f, "is not a contact field (name, email, phone, postal_code, locale, time_zone)")
 				}
 				var str *string
 				if err := json.Unmarshal(v, &str); err != nil {
-					return p, bad("customer."+f, "must be a string, or null to clear it")
+					return p, badParam("customer."+f, "must be a string, or null to clear it")
 				}
 				if str == nil {
 					str = new(string)
@@ -96,28 +93,28 @@ func decodeContactPatch(body []byte) (tracking.ContactPatch, error) {
 		case "notify":
 			var m map[string]json.RawMessage
 			if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-				return p, bad("notify", "must be an object")
+				return p, badParam("notify", "must be an object")
 			}
 			dst := map[string]**bool{"email": &p.NotifyEmail, "sms": &p.NotifySMS}
 			for f, v := range m {
 				d, ok := dst[f]
 				if !ok {
-					return p, bad("notify."+f, "is not a channel (email, sms)")
+					return p, badParam("notify."+f, "is not a channel (email, sms)")
 				}
 				var b bool
 				if bytes.Equal(bytes.TrimSpace(v), []byte("null")) || json.Unmarshal(v, &b) != nil {
-					return p, bad("notify."+f, "must be true or false")
+					return p, badParam("notify."+f, "must be true or false")
 				}
 				*d = &b
 			}
 		case "":
-			return p, bad("body", `"" is not a member name`)
+			return p, badParam("body", `"" is not a member name`)
 		default:
-			return p, bad(k, "cannot be changed here: PATCH takes customer and notify; send the whole order to POST /api/v1/orders, or a shipment to POST /api/v1/orders/{id}/shipments")
+			return p, badParam(k, "cannot be changed here: PATCH takes customer and notify; send the whole order to POST /api/v1/orders, or a shipment to POST /api/v1/orders/{id}/shipments")
 		}
 	}
 	if p.Empty() {
-		return p, bad("body", "changes nothing: give customer or notify members")
+		return p, badParam("body", "changes nothing: give customer or notify members")
 	}
 	return p, nil
 }
